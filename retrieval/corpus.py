@@ -21,6 +21,9 @@ from retrieval.models import Document, Problem, Source
 SUFFIXES = (".txt", ".md")
 SOURCES_FILE = "sources.yaml"
 META_KEYS = ("title", "outlet", "url", "date")
+# libyaml's loader when PyYAML has it (its wheels do): the same safe loading,
+# ten times faster, which matters with a front matter block in every file.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class CorpusError(Exception):
@@ -180,7 +183,7 @@ def _split_front_matter(
             block = text[len(lines[0]) : consumed]
             end = consumed + len(line)
             try:
-                fields = yaml.safe_load(block)
+                fields = yaml.load(block, Loader=_YAML_LOADER)
             except yaml.YAMLError as exc:
                 problems.append(Problem(rel, f"skipped, broken front matter: {_short(exc)}"))
                 return "", -1, None

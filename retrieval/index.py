@@ -14,15 +14,19 @@ place such a sentence occurs, so a hit cites all its sources.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from retrieval.models import Document, Sentence, Source
-from retrieval.normalize import PIPELINE_VERSION, analyze, fingerprint
+from retrieval.normalize import PIPELINE_VERSION, analyze_keyed
 from retrieval.segment import split_sentences
 
 
@@ -57,6 +61,31 @@ class TextColumn:
         return self.blob[self.offsets[i] : self.offsets[i + 1]].tobytes().decode("utf-8")
 
 
+@dataclass(slots=True)
+class _Scratch:
+    """Per-thread buffers for scoring, as long as the number of bm25 docs."""
+
+    scores: np.ndarray  # float64, all zero between queries
+    stamp: np.ndarray  # int32, garbage between queries (always written before read)
+
+
+def best_first(docs: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `n` highest-scoring of (docs, scores), best first, ties by doc id.
+
+    Selects a candidate set with argpartition (linear) and sorts only that; every
+    doc scoring exactly the n-th best score stays a candidate, so ties are broken
+    as a full sort would break them.
+    """
+    if n <= 0 or not len(docs):
+        return docs[:0], scores[:0]
+    if n < len(docs):
+        nth = scores[np.argpartition(-scores, n - 1)[n - 1]]
+        candidates = np.flatnonzero(scores >= nth)
+        docs, scores = docs[candidates], scores[candidates]
+    order = np.lexsort((docs, -scores))[:n]
+    return docs[order], scores[order]
+
+
 @dataclass
 class SentenceIndex:
     """Everything a search needs, as flat arrays (see module docstring)."""
@@ -80,7 +109,7 @@ class SentenceIndex:
     idf: np.ndarray  # float64 per term id
     indptr: np.ndarray  # int64: term id -> its postings
     post_docs: np.ndarray  # int32, ascending within a term
-    post_weights: np.ndarray  # float32: idf * BM25 term-frequency factor
+    post_weights: np.ndarray  # float64: idf * BM25 term-frequency factor
     pipeline_version: str = PIPELINE_VERSION
     build_seconds: float = 0.0
     _local: threading.local = field(default_factory=threading.local, repr=False)
@@ -107,30 +136,52 @@ class SentenceIndex:
         return self.post_docs[lo:hi], self.post_weights[lo:hi]
 
     def score(self, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(bm25 doc ids, scores) of every sentence holding at least one term.
+        """(bm25 doc ids, scores) of every sentence holding at least one term, in no order.
 
-        Repeated term ids count again, as in rank-bm25. Scores are summed into a
-        per-thread buffer and only the touched entries are read back and reset.
+        Repeated term ids count again, as in rank-bm25. Each term's precomputed
+        impacts are added into a per-thread buffer (a sentence appears once per
+        term's postings, so a plain fancy-index add is exact); the touched
+        sentences are then de-duplicated without sorting: every touched entry
+        stamps its position into a second buffer, and an entry whose stamp
+        survived is the one copy kept. That is linear in the postings read, where
+        `np.unique` sorted them (most of a query's time at a million sentences).
         """
         if not term_ids:
             return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
-        buffer = self._buffer()
+        scratch = self._scratch()
+        buffer = scratch.scores
+        indptr, post_docs, post_weights = self.indptr, self.post_docs, self.post_weights
         touched = []
         for term_id in term_ids:
-            docs, weights = self.postings(term_id)
-            buffer[docs] += weights  # doc ids are unique within one term's postings
+            lo, hi = int(indptr[term_id]), int(indptr[term_id + 1])
+            docs = post_docs[lo:hi]
+            buffer[docs] += post_weights[lo:hi]
             touched.append(docs)
-        docs = np.unique(np.concatenate(touched)) if len(touched) > 1 else touched[0]
+        if len(touched) == 1:
+            docs = np.array(touched[0])
+        else:
+            every = np.concatenate(touched)
+            positions = np.arange(len(every), dtype=np.int32)
+            stamp = scratch.stamp
+            stamp[every] = positions
+            docs = every[stamp[every] == positions]
         scores = buffer[docs]
         buffer[docs] = 0.0
         return docs, scores
 
-    def _buffer(self) -> np.ndarray:
-        buffer = getattr(self._local, "buffer", None)
-        if buffer is None or len(buffer) != self.n_docs:
-            buffer = np.zeros(self.n_docs, dtype=np.float64)
-            self._local.buffer = buffer
-        return buffer
+    def top(self, term_ids: list[int], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The `n` best (bm25 doc ids, scores), best first; ties go to the earlier sentence."""
+        docs, scores = self.score(term_ids)
+        return best_first(docs, scores, n)
+
+    def _scratch(self) -> _Scratch:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None or len(scratch.scores) != self.n_docs:
+            scratch = _Scratch(
+                np.zeros(self.n_docs, dtype=np.float64), np.zeros(self.n_docs, dtype=np.int32)
+            )
+            self._local.scratch = scratch
+        return scratch
 
     def contains(self, term_id: int, docs: np.ndarray) -> np.ndarray:
         """Which of `docs` hold the term (postings are sorted, so a binary search)."""
@@ -163,37 +214,93 @@ class SentenceIndex:
 
 
 @dataclass(frozen=True, slots=True)
-class AnalyzedSentences:
-    """The output of segmentation and analysis, the input of index building."""
+class AnalyzedChunk:
+    """A run of documents segmented and analyzed: what one build worker sends back.
 
-    sent_doc: list[int]
-    sent_pos: list[int]
-    sent_start: list[int]
-    sent_end: list[int]
-    texts: list[str]
-    terms: list[list[str]]
-    keys: list[str]
+    Terms travel as ids into the chunk's own vocabulary and postings are already
+    counted and sorted by (term, row), so the merge is array work, not Python loops.
+    """
+
+    sent_doc: np.ndarray  # int32: index of the document in the whole corpus
+    sent_pos: np.ndarray  # int32
+    sent_start: np.ndarray  # int32: span in the file
+    sent_end: np.ndarray  # int32
+    text_blob: bytes  # the sentences' texts, UTF-8, back to back
+    text_len: np.ndarray  # int64: bytes per sentence
+    keys: bytes  # 16-byte digest of each sentence's normalized text (its identity)
+    n_terms: np.ndarray  # int32: terms per sentence (0: nothing to index)
+    vocab: list[str]  # chunk term id -> term
+    post_term: np.ndarray  # int32: chunk term id, ascending
+    post_row: np.ndarray  # int32: row within the chunk, ascending within a term
+    post_tf: np.ndarray  # int32: occurrences of the term in the row
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.sent_doc)
 
 
-def analyze_documents(
-    documents: list[Document], progress: Callable[[int], None] | None = None
-) -> AnalyzedSentences:
-    """Split every document into sentences and analyze each: the costly step of a build."""
-    out = AnalyzedSentences([], [], [], [], [], [], [])
-    for doc_index, document in enumerate(documents):
-        text = document.text
+_KEY_BYTES = 16
+
+
+def analyze_chunk(first_doc: int, texts: list[str], body_offsets: list[int]) -> AnalyzedChunk:
+    """Segment and analyze documents first_doc, first_doc + 1, …: the costly step of a build.
+
+    A plain function of its arguments so it can run in a worker process.
+    """
+    sent_doc, sent_pos, sent_start, sent_end = [], [], [], []
+    encoded: list[bytes] = []
+    keys: list[bytes] = []
+    n_terms: list[int] = []
+    vocab: dict[str, int] = {}
+    token_ids: list[int] = []
+    for doc_index, (text, offset) in enumerate(zip(texts, body_offsets, strict=True)):
         for position, (start, end) in enumerate(split_sentences(text)):
-            sentence_text = text[start:end]
-            out.sent_doc.append(doc_index)
-            out.sent_pos.append(position)
-            out.sent_start.append(start + document.body_offset)
-            out.sent_end.append(end + document.body_offset)
-            out.texts.append(sentence_text)
-            out.terms.append(analyze(sentence_text))
-            out.keys.append(fingerprint(sentence_text))
-        if progress is not None:
-            progress(1)
-    return out
+            sentence = text[start:end]
+            terms, key = analyze_keyed(sentence)
+            sent_doc.append(first_doc + doc_index)
+            sent_pos.append(position)
+            sent_start.append(start + offset)
+            sent_end.append(end + offset)
+            encoded.append(sentence.encode("utf-8"))
+            keys.append(hashlib.blake2b(key.encode("utf-8"), digest_size=_KEY_BYTES).digest())
+            n_terms.append(len(terms))
+            for term in terms:
+                if term not in vocab:
+                    vocab[term] = len(vocab)
+            token_ids.extend(map(vocab.__getitem__, terms))
+    n_rows = len(sent_doc)
+    lengths = np.asarray(n_terms, dtype=np.int32)
+    token_rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
+    pairs, tf = np.unique(
+        np.asarray(token_ids, dtype=np.int64) * max(n_rows, 1) + token_rows, return_counts=True
+    )
+    return AnalyzedChunk(
+        sent_doc=np.asarray(sent_doc, dtype=np.int32),
+        sent_pos=np.asarray(sent_pos, dtype=np.int32),
+        sent_start=np.asarray(sent_start, dtype=np.int32),
+        sent_end=np.asarray(sent_end, dtype=np.int32),
+        text_blob=b"".join(encoded),
+        text_len=np.fromiter(map(len, encoded), dtype=np.int64, count=n_rows),
+        keys=b"".join(keys),
+        n_terms=lengths,
+        vocab=list(vocab),
+        post_term=(pairs // max(n_rows, 1)).astype(np.int32),
+        post_row=(pairs % max(n_rows, 1)).astype(np.int32),
+        post_tf=tf.astype(np.int32),
+    )
+
+
+# Below this many characters a build runs in-process: starting workers costs more.
+PARALLEL_MIN_CHARS = 2_000_000
+_CHUNKS_PER_WORKER = 6
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def build_index(
@@ -201,84 +308,174 @@ def build_index(
     corpus_key: str = "",
     params: BM25Params | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> SentenceIndex:
-    """Build the index of `documents` (segment, analyze, count, weigh)."""
-    return index_from_analyzed(
-        [d.source for d in documents],
-        [d.digest for d in documents],
-        analyze_documents(documents, progress),
-        corpus_key,
-        params or BM25Params(),
+    """Build the index of `documents` (segment, analyze, count, weigh).
+
+    Analysis runs in `workers` processes (default: every core this process may
+    use, for corpora large enough to gain from it): it is nearly all the work and,
+    done there, it leaves the GIL free for questions answered during a reload.
+    The result does not depend on the number of workers.
+    """
+    params = params or BM25Params()
+    total_chars = sum(len(d.text) for d in documents)
+    if workers is None:
+        workers = default_workers() if total_chars >= PARALLEL_MIN_CHARS else 1
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    runs = _runs(documents, total_chars, workers * _CHUNKS_PER_WORKER if workers > 1 else 1)
+    chunks: list[AnalyzedChunk] = []
+    if workers == 1:
+        for lo, hi in runs:
+            chunks.append(_analyze_run(documents, lo, hi))
+            if progress is not None:
+                progress(hi - lo)
+    else:
+        context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded bot
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [
+                pool.submit(
+                    analyze_chunk,
+                    lo,
+                    [d.text for d in documents[lo:hi]],
+                    [d.body_offset for d in documents[lo:hi]],
+                )
+                for lo, hi in runs
+            ]
+            for (lo, hi), future in zip(runs, futures, strict=True):
+                chunks.append(future.result())
+                if progress is not None:
+                    progress(hi - lo)
+    return index_from_chunks(
+        [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
     )
 
 
-def index_from_analyzed(
+def _analyze_run(documents: list[Document], lo: int, hi: int) -> AnalyzedChunk:
+    run = documents[lo:hi]
+    return analyze_chunk(lo, [d.text for d in run], [d.body_offset for d in run])
+
+
+def _runs(documents: list[Document], total_chars: int, n_runs: int) -> list[tuple[int, int]]:
+    """Split documents into about `n_runs` consecutive runs of similar text length."""
+    if n_runs <= 1 or len(documents) <= 1:
+        return [(0, len(documents))] if documents else []
+    target = total_chars / n_runs
+    runs, lo, size = [], 0, 0
+    for i, document in enumerate(documents):
+        size += len(document.text)
+        if size >= target:
+            runs.append((lo, i + 1))
+            lo, size = i + 1, 0
+    if lo < len(documents):
+        runs.append((lo, len(documents)))
+    return runs
+
+
+def index_from_chunks(
     sources: list[Source],
     digests: list[str],
-    analyzed: AnalyzedSentences,
+    chunks: list[AnalyzedChunk],
     corpus_key: str,
     params: BM25Params,
 ) -> SentenceIndex:
-    n_rows = len(analyzed.texts)
-    # Unique non-empty sentences become BM25 documents; duplicates point at them.
-    group_of_key: dict[str, int] = {}
+    """Merge analyzed chunks (in document order) into one index."""
+    n_terms_all = (
+        np.concatenate([c.n_terms for c in chunks]) if chunks else np.empty(0, dtype=np.int32)
+    )
+    n_rows = len(n_terms_all)
+    row0 = np.zeros(len(chunks) + 1, dtype=np.int64)
+    np.cumsum([c.n_rows for c in chunks], out=row0[1:])
+
+    # Unique non-empty sentences become BM25 documents, numbered in order of first
+    # occurrence; duplicates point at them.
+    keys = b"".join(c.keys for c in chunks)
+    group_of_key: dict[bytes, int] = {}
     row_group = np.full(n_rows, -1, dtype=np.int64)
     doc_rows: list[int] = []
-    for row, (key, terms) in enumerate(zip(analyzed.keys, analyzed.terms, strict=True)):
-        if not terms:
-            continue
+    for row in np.flatnonzero(n_terms_all > 0).tolist():
+        key = keys[row * _KEY_BYTES : (row + 1) * _KEY_BYTES]
         group = group_of_key.get(key)
         if group is None:
             group = group_of_key[key] = len(doc_rows)
             doc_rows.append(row)
         row_group[row] = group
+    del group_of_key, keys
     n_docs = len(doc_rows)
+    doc_rows_arr = np.asarray(doc_rows, dtype=np.int64)
+    is_first = np.zeros(n_rows, dtype=bool)
+    is_first[doc_rows_arr] = True
     grouped = np.flatnonzero(row_group >= 0)
     order = np.argsort(row_group[grouped], kind="stable")
     dup_rows = grouped[order].astype(np.int32)
     dup_indptr = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(np.bincount(row_group[grouped], minlength=n_docs), out=dup_indptr[1:])
+    doc_len = n_terms_all[doc_rows_arr].astype(np.int32)
 
-    # Term ids per token, then (term, doc) pairs counted at once with numpy.
+    # One vocabulary, terms numbered in order of first occurrence.
     vocab: dict[str, int] = {}
-    token_ids: list[int] = []
-    doc_len = np.zeros(n_docs, dtype=np.int32)
-    for doc_id, row in enumerate(doc_rows):
-        terms = analyzed.terms[row]
-        doc_len[doc_id] = len(terms)
-        for term in terms:
-            term_id = vocab.get(term)
-            if term_id is None:
-                term_id = vocab[term] = len(vocab)
-            token_ids.append(term_id)
+    global_ids = [
+        np.fromiter((vocab.setdefault(t, len(vocab)) for t in c.vocab), np.int64, len(c.vocab))
+        for c in chunks
+    ]
     n_terms = len(vocab)
-    token_terms = np.asarray(token_ids, dtype=np.int64)
-    token_docs = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
-    pairs, tf = np.unique(token_terms * max(n_docs, 1) + token_docs, return_counts=True)
-    post_terms = pairs // max(n_docs, 1)
-    post_docs = (pairs % max(n_docs, 1)).astype(np.int32)
-    df = np.bincount(post_terms, minlength=n_terms)
+
+    # Postings of first occurrences only, placed term by term; chunks come in
+    # document order, so each term's sentence ids stay ascending.
+    kept = []
+    df = np.zeros(n_terms, dtype=np.int64)
+    for chunk, ids, start in zip(chunks, global_ids, row0.tolist(), strict=False):
+        rows = chunk.post_row.astype(np.int64) + start
+        keep = is_first[rows]
+        terms = ids[chunk.post_term[keep]]
+        kept.append((terms, row_group[rows[keep]], chunk.post_tf[keep]))
+        df += np.bincount(terms, minlength=n_terms)
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
+    n_postings = int(indptr[-1])
+    post_docs = np.empty(n_postings, dtype=np.int32)
+    post_terms = np.empty(n_postings, dtype=np.int64)
+    post_tf = np.empty(n_postings, dtype=np.float64)
+    filled = indptr[:-1].copy()
+    for terms, docs, tf in kept:
+        if not len(terms):
+            continue
+        # Within a chunk a term's postings are contiguous: rank them inside their run.
+        starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
+        run_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(terms)]))
+        at = filled[terms] + (np.arange(len(terms)) - starts[run_of])
+        post_docs[at] = docs
+        post_terms[at] = terms
+        post_tf[at] = tf
+        filled += np.bincount(terms, minlength=n_terms)
+    del kept
 
     idf = okapi_idf(df, n_docs, params.epsilon)
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
     dl = doc_len[post_docs].astype(np.float64)
-    tf = tf.astype(np.float64)
     norm = params.k1 * (1.0 - params.b + params.b * dl / avgdl) if n_docs else dl
-    weights = idf[post_terms] * (tf * (params.k1 + 1.0)) / (tf + norm)
+    weights = idf[post_terms] * (post_tf * (params.k1 + 1.0)) / (post_tf + norm)
+
+    text_len = np.concatenate([c.text_len for c in chunks]) if chunks else np.empty(0, np.int64)
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(text_len, out=offsets[1:])
+    texts = TextColumn(np.frombuffer(b"".join(c.text_blob for c in chunks), np.uint8), offsets)
+
+    def column(name: str) -> np.ndarray:
+        parts = [getattr(c, name) for c in chunks]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
 
     return SentenceIndex(
         params=params,
         corpus_key=corpus_key,
         sources=sources,
         digests=digests,
-        sent_doc=np.asarray(analyzed.sent_doc, dtype=np.int32),
-        sent_pos=np.asarray(analyzed.sent_pos, dtype=np.int32),
-        sent_start=np.asarray(analyzed.sent_start, dtype=np.int32),
-        sent_end=np.asarray(analyzed.sent_end, dtype=np.int32),
-        texts=TextColumn.from_strings(analyzed.texts),
-        doc_rows=np.asarray(doc_rows, dtype=np.int32),
+        sent_doc=column("sent_doc"),
+        sent_pos=column("sent_pos"),
+        sent_start=column("sent_start"),
+        sent_end=column("sent_end"),
+        texts=texts,
+        doc_rows=doc_rows_arr.astype(np.int32),
         dup_indptr=dup_indptr,
         dup_rows=dup_rows,
         doc_len=doc_len,
@@ -286,7 +483,7 @@ def index_from_analyzed(
         idf=idf,
         indptr=indptr,
         post_docs=post_docs,
-        post_weights=weights.astype(np.float32),
+        post_weights=weights,
     )
 
 

@@ -28,6 +28,8 @@ _MAX_QUOTE_CHARS = 600
 _TERMINATORS = ".!?؟…"
 _CLOSERS = "\"'”’»)]}›"
 _QUOTE_PAIRS = {"“": "”", "«": "»", "‹": "›", '"': '"'}
+# Jumping from opening mark to opening mark: a character loop was most of a build.
+_QUOTE_OPEN_RE = regex.compile("[" + regex.escape("".join(_QUOTE_PAIRS)) + "]")
 _TERMINATOR_RUN_RE = regex.compile(r"[.!?؟…]+")
 _HAS_WORD_CHAR_RE = regex.compile(r"[\p{L}\p{N}]")
 _ARABIC_LETTER_RE = regex.compile(r"\p{Arabic}")
@@ -83,16 +85,15 @@ def _ends_sentence(line: str, start: int, end: int) -> bool:
 def _quoted_regions(line: str) -> list[tuple[int, int]]:
     """Spans between an opening quote and its closing mark on the same line."""
     regions = []
-    i = 0
-    while i < len(line):
-        closing = _QUOTE_PAIRS.get(line[i])
-        if closing is not None:
-            j = line.find(closing, i + 1)
-            if j != -1 and j - i <= _MAX_QUOTE_CHARS:
-                regions.append((i, j))
-                i = j + 1
-                continue
-        i += 1
+    opening = _QUOTE_OPEN_RE.search(line)
+    while opening is not None:
+        i = opening.start()
+        j = line.find(_QUOTE_PAIRS[line[i]], i + 1)
+        if j != -1 and j - i <= _MAX_QUOTE_CHARS:
+            regions.append((i, j))
+            opening = _QUOTE_OPEN_RE.search(line, j + 1)
+        else:
+            opening = _QUOTE_OPEN_RE.search(line, i + 1)
     return regions
 
 

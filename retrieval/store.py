@@ -22,7 +22,7 @@ from retrieval.index import BM25Params, SentenceIndex, TextColumn
 from retrieval.models import Document, Source
 from retrieval.normalize import PIPELINE_VERSION
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: float64 impacts
 _ARRAYS = (
     "sent_doc", "sent_pos", "sent_start", "sent_end", "doc_rows", "dup_indptr", "dup_rows",
     "doc_len", "idf", "indptr", "post_docs", "post_weights",
