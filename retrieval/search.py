@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.context import context_of
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
 from retrieval.normalize import analyze, iter_word_spans, normalize, term_of, tokenize
@@ -39,12 +40,25 @@ class _TermGroup:
     weight: float
 
 
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """Weights of the evidence added to a sentence's own BM25 score (see module docstring)."""
+
+    context_weight: float = 0.0  # score per question term held only by the context, × its IDF
+    context_coverage: float = 0.0  # share of a term's weight a context-only match covers
+    context_all_terms: bool = False  # context also scores terms the sentence holds itself
+
+
+DEFAULT_RANKING = Ranking()
+
+
 def search(
     index: SentenceIndex,
     question: str,
     k: int = 5,
     offset: int = 0,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
+    ranking: Ranking = DEFAULT_RANKING,
 ) -> SearchResult:
     """The relevant hits ranked offset+1 … offset+k for `question`."""
     terms = analyze(question)
@@ -53,9 +67,18 @@ def search(
     docs, scores = index.score(query_ids)
     if len(docs) == 0:
         return SearchResult(question, tuple(terms), [], False)
+    own, ctx = _evidence(index, groups, docs, ranking)
+    scores = scores + ranking.context_weight * (
+        _weighted(groups, ctx) if ranking.context_all_terms else _weighted(groups, ctx & ~own)
+    )
+    total = sum(g.weight for g in groups)
+    coverage = (
+        (_weighted(groups, own) + ranking.context_coverage * _weighted(groups, ctx & ~own)) / total
+        if total > 0
+        else np.ones(len(docs))
+    )
     order = np.lexsort((docs, -scores))  # best first; ties by corpus order, stable
-    docs, scores = docs[order], scores[order]
-    coverage = _coverage(index, groups, docs)
+    docs, scores, coverage = docs[order], scores[order], coverage[order]
     keep = coverage >= min_coverage
     docs, scores = docs[keep], scores[keep]
     page_docs = docs[offset : offset + k]
@@ -82,17 +105,26 @@ def _term_groups(index: SentenceIndex, terms: list[str]) -> list[_TermGroup]:
     return groups
 
 
-def _coverage(index: SentenceIndex, groups: list[_TermGroup], docs: np.ndarray) -> np.ndarray:
-    total = sum(g.weight for g in groups)
-    if total <= 0:
-        return np.ones(len(docs))
-    covered = np.zeros(len(docs))
-    for group in groups:
-        held = np.zeros(len(docs), dtype=bool)
+def _evidence(
+    index: SentenceIndex, groups: list[_TermGroup], docs: np.ndarray, ranking: Ranking
+) -> tuple[np.ndarray, np.ndarray]:
+    """(groups × docs) booleans: the sentence holds the term; its context holds it."""
+    own = np.zeros((len(groups), len(docs)), dtype=bool)
+    ctx = np.zeros_like(own)
+    use_context = ranking.context_weight > 0 or ranking.context_coverage > 0
+    context = context_of(index) if use_context else None
+    for g, group in enumerate(groups):
         for term_id in group.term_ids:
-            held |= index.contains(term_id, docs)
-        covered += held * group.weight
-    return covered / total
+            own[g] |= index.contains(term_id, docs)
+            if context is not None:
+                ctx[g] |= context.contains(term_id, docs)
+    return own, ctx
+
+
+def _weighted(groups: list[_TermGroup], held: np.ndarray) -> np.ndarray:
+    """Sum of the IDF weights of the held groups, per doc."""
+    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
+    return weights @ held if len(groups) else np.zeros(held.shape[1])
 
 
 def _highlight_terms(index: SentenceIndex, terms: list[str]) -> set[str]:
