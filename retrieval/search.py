@@ -19,7 +19,7 @@ from retrieval.context import context_of
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
 from retrieval.normalize import analyze, iter_word_spans, normalize, term_of, tokenize
-from retrieval.variants import spelling_variants
+from retrieval.variants import clitic_variants, spelling_variants
 
 DEFAULT_MIN_COVERAGE = 0.4
 
@@ -92,8 +92,15 @@ def search(
 
 def _ids_for(index: SentenceIndex, term: str) -> list[int]:
     ids = index.term_ids([term])
-    ids += index.term_ids(v for v in spelling_variants(term) if v != term)
-    return ids
+    ids += index.term_ids(v for v in _variants(term) if v != term)
+    return list(dict.fromkeys(ids))
+
+
+def _variants(term: str) -> list[str]:
+    return spelling_variants(term) + (clitic_variants(term) if USE_CLITICS else [])
+
+
+USE_CLITICS = __import__("os").environ.get("CLITICS", "1") == "1"
 
 
 def _term_groups(index: SentenceIndex, terms: list[str]) -> list[_TermGroup]:
@@ -131,7 +138,7 @@ def _highlight_terms(index: SentenceIndex, terms: list[str]) -> set[str]:
     """The question's terms plus the corpus spellings they were matched through."""
     matched = set(terms)
     for term in terms:
-        matched.update(v for v in spelling_variants(term) if v in index.vocab)
+        matched.update(v for v in _variants(term) if v in index.vocab)
     return matched
 
 
