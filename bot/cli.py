@@ -67,8 +67,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Answer Arabic questions about news coverage with cited sentences.",
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="config file (default: $COVERAGE_BOT_CONFIG or "
-                        "config/config.yaml)")
+    common.add_argument(
+        "--config", help="config file (default: $COVERAGE_BOT_CONFIG or config/config.yaml)"
+    )
     common.add_argument("--corpus", type=Path, help="corpus folder (overrides the config)")
     common.add_argument("-v", "--verbose", action="store_true", help="log progress")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -38,7 +38,7 @@ class CorpusSettings:
 @dataclass(frozen=True, slots=True)
 class RetrievalSettings:
     top_k: int = 5
-    min_coverage: float = 0.4
+    min_coverage: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +136,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         access=AccessSettings(**{k: _ids_or(v) for k, v in access.items()}),
         telegram=TelegramSettings(
             **{k: v for k, v in telegram.items() if k not in ("heartbeat_file", "api_url")},
-            api_url=(os.environ.get(ENV_API_URL) or telegram.get("api_url") or
-                     TelegramSettings.api_url).rstrip("/"),
+            api_url=(
+                os.environ.get(ENV_API_URL) or telegram.get("api_url") or TelegramSettings.api_url
+            ).rstrip("/"),
             heartbeat_file=_resolve(base, heartbeat) if heartbeat else None,
         ),
     )

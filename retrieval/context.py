@@ -84,7 +84,9 @@ def build_context(index: SentenceIndex, neighbours: int = 1) -> ContextIndex:
             within = np.arange(int(counts.sum()), dtype=np.int64) + starts
             pair_docs.append(np.repeat(owner, counts))
             pair_terms.append(doc_terms[within])
-    title_ids = [np.asarray(index.term_ids(analyze(s.title)), dtype=np.int64) for s in index.sources]
+    title_ids = [
+        np.asarray(index.term_ids(analyze(s.title)), dtype=np.int64) for s in index.sources
+    ]
     doc_source = index.sent_doc[rows]
     counts = np.asarray([len(title_ids[s]) for s in doc_source], dtype=np.int64)
     if counts.sum():

@@ -71,7 +71,9 @@ def _corpus_files(root: Path, problems: list[Problem]) -> list[Path]:
             path = Path(dirpath, name)
             if path.is_symlink() and not path.resolve().is_relative_to(real_root):
                 rel = path.relative_to(root).as_posix()
-                problems.append(Problem(rel, "skipped, a link that leads outside the corpus folder"))
+                problems.append(
+                    Problem(rel, "skipped, a link that leads outside the corpus folder")
+                )
                 continue
             found.append(path)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())

@@ -249,7 +249,9 @@ def metrics(outcomes: Sequence[Outcome]) -> Metrics:
         for k in RECALL_AT
     }
     mrr = (
-        sum(1 / o.first_correct for o in answerable if o.first_correct and o.first_correct <= MRR_AT)
+        sum(
+            1 / o.first_correct for o in answerable if o.first_correct and o.first_correct <= MRR_AT
+        )
         / n
         if n
         else 0.0

@@ -1,12 +1,22 @@
 """Answering a question: analyze it, score sentences, keep the relevant ones, cite them.
 
+Candidates are the sentences holding at least one question term (or a corpus
+spelling of it: جونج/جونغ, بقاعدة→قاعدة, see retrieval/variants.py). Their score:
+
+    BM25 (exactly rank-bm25's BM25Okapi over unique sentences, `index.score`)
+  + context_weight × IDF of each question term found in the sentence's context
+    (document title, previous and next sentence; retrieval/context.py)
+  + evidence_weight × mean question-term IDF when the question asks where / when /
+    how many and the sentence names a place / date / number (retrieval/qtype.py)
+
 Relevance rule: a sentence is returned only if it holds enough of the question.
 Each distinct question term weighs its IDF (a term no sentence holds weighs the
-most a term can); a sentence's *coverage* is the share of that weight its terms
-match. Sentences under `min_coverage` are dropped, so a question about something
+most a term can); a sentence's *coverage* is the share of that weight found in
+the sentence or its context (`context_coverage` of it when only the context has
+it). Sentences under `min_coverage` are dropped, so a question about something
 the corpus never mentions gets no hits instead of the best of the noise, and a
 sentence matching only a common word ("روسيا") does not answer a question about
-the interpreter's name.
+the interpreter's name. The answer-kind bonus never counts toward coverage.
 """
 
 from __future__ import annotations
@@ -19,9 +29,10 @@ from retrieval.context import context_of
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
 from retrieval.normalize import analyze, iter_word_spans, normalize, term_of, tokenize
+from retrieval.qtype import asks_for, evidence_flags
 from retrieval.variants import clitic_variants, spelling_variants
 
-DEFAULT_MIN_COVERAGE = 0.4
+DEFAULT_MIN_COVERAGE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +53,20 @@ class _TermGroup:
 
 @dataclass(frozen=True, slots=True)
 class Ranking:
-    """Weights of the evidence added to a sentence's own BM25 score (see module docstring)."""
+    """Weights of the evidence added to a sentence's own BM25 score (see module docstring).
 
-    context_weight: float = 0.0  # score per question term held only by the context, × its IDF
-    context_coverage: float = 0.0  # share of a term's weight a context-only match covers
-    context_all_terms: bool = False  # context also scores terms the sentence holds itself
+    `Ranking.plain()` turns every extra signal off: the score is then exactly BM25.
+    Defaults were measured on ARCD dev (benchmarks/quality.md).
+    """
+
+    context_weight: float = 0.3  # score per question term in the context, × its IDF
+    context_coverage: float = 1.0  # share of a term's weight a context-only match covers
+    context_all_terms: bool = True  # context also scores terms the sentence holds itself
+    evidence_weight: float = 0.5  # bonus, × the question's mean term IDF, for answer-kind evidence
+
+    @classmethod
+    def plain(cls) -> Ranking:
+        return cls(0.0, 0.0, False, 0.0)
 
 
 DEFAULT_RANKING = Ranking()
@@ -72,6 +92,10 @@ def search(
         _weighted(groups, ctx) if ranking.context_all_terms else _weighted(groups, ctx & ~own)
     )
     total = sum(g.weight for g in groups)
+    kind = asks_for(question) if ranking.evidence_weight > 0 and groups else None
+    if kind is not None:
+        flags = evidence_flags(index)[kind][docs]
+        scores = scores + ranking.evidence_weight * (total / len(groups)) * flags
     coverage = (
         (_weighted(groups, own) + ranking.context_coverage * _weighted(groups, ctx & ~own)) / total
         if total > 0
@@ -97,10 +121,7 @@ def _ids_for(index: SentenceIndex, term: str) -> list[int]:
 
 
 def _variants(term: str) -> list[str]:
-    return spelling_variants(term) + (clitic_variants(term) if USE_CLITICS else [])
-
-
-USE_CLITICS = __import__("os").environ.get("CLITICS", "1") == "1"
+    return spelling_variants(term) + clitic_variants(term)
 
 
 def _term_groups(index: SentenceIndex, terms: list[str]) -> list[_TermGroup]:

@@ -55,6 +55,8 @@ def clitic_variants(term: str) -> list[str]:
         variants.append(term[1:])
     if term.endswith("ا") and len(term) >= 5:  # accusative tanween: "صاروخا", "معروفا"
         variants.append(term[:-1])
+    if term.endswith("ت") and len(term) >= 4:  # past-tense feminine: "عقدت", "أطلقت"
+        variants.append(term[:-1])
     seated = term.translate(_HAMZA_SEATS)
     if seated != term:
         variants.append(seated)
