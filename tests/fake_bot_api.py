@@ -64,6 +64,7 @@ import json
 import re
 import signal
 import socket
+import socketserver
 import sys
 import threading
 import time
@@ -623,6 +624,12 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host name (socket.getfqdn), which can stall for
+        # seconds without DNS, as in a network-less container.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.connections_lock:
@@ -1223,9 +1230,10 @@ class FakeBotAPI:
 
         The call answers ``status`` with Telegram's error object (429 carries
         ``parameters.retry_after``, default 1), or a malformed JSON body (``malformed``), or
-        no answer at all (``close_connection``), after sleeping ``delay`` seconds.  ``status=200``
-        answers normally, so ``fail(m, status=200, delay=3)`` is a slow success.  Faulted calls
-        are recorded with ``faulted=True``.
+        no answer at all (``close_connection``), after sleeping ``delay`` seconds.  With
+        ``status=200`` the method really runs (a message is stored) and only then is its answer
+        garbled or dropped; with neither, ``fail(m, status=200, delay=3)`` is a slow success.
+        Calls whose answer a fault replaced are recorded with ``faulted=True``.
         """
         if times < 1:
             raise ValueError(f"times must be at least 1, got {times}")
@@ -1324,19 +1332,20 @@ class FakeBotAPI:
             )
             payload = b'{"ok": false, "error_code": ' if fault.malformed else _dumps(error_body)
             return _Reply(fault.status, payload)
-        if fault is not None and fault.close_connection:
-            self._record(Call(method, params, arrived, 0, True, error="connection closed"))
-            return _Reply(drop=True)
 
         try:
             result = handler(params)
         except ApiError as exc:
-            self._record(
-                Call(method, params, arrived, exc.status, fault is not None, error=exc.description)
-            )
+            self._record(Call(method, params, arrived, exc.status, error=exc.description))
             return _error_reply(exc.status, exc.description, exc.parameters)
-        self._record(Call(method, params, arrived, 200, fault is not None, result=result))
-        if fault is not None and fault.malformed:
+        # A status-200 fault lets the method take effect and then garbles or drops the answer:
+        # the "sent, but the client never learned it" case.
+        if fault is not None and fault.close_connection:
+            self._record(Call(method, params, arrived, 0, True, result, "connection closed"))
+            return _Reply(drop=True)
+        garbled = fault is not None and fault.malformed
+        self._record(Call(method, params, arrived, 200, garbled, result=result))
+        if garbled:
             return _Reply(200, b'{"ok": true, "result": ')
         return _Reply(200, _dumps({"ok": True, "result": result}))
 
@@ -1808,7 +1817,11 @@ def main(argv: Iterable[str] | None = None) -> int:
         strict_html=not args.lenient_html,
         verbose=args.verbose,
     )
-    api.start()
+    try:
+        api.start()
+    except OSError as exc:
+        print(f"fake Bot API cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
     print(f"fake Bot API serving {api.base_url}<token>/ on {args.host}:{api.port}", flush=True)
     while not stop.wait(0.5):
         pass

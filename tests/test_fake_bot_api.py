@@ -96,12 +96,12 @@ def test_an_unknown_method_is_not_found(api: FakeBotAPI) -> None:
 
 
 def test_get_updates_waits_for_a_pushed_update(api: FakeBotAPI) -> None:
-    threading.Timer(0.3, lambda: api.push_update(api.private_message(42, QUESTION))).start()
+    threading.Timer(0.2, lambda: api.push_update(api.private_message(42, QUESTION))).start()
     started = time.monotonic()
     updates = with_bot(api, lambda bot: bot.get_updates(timeout=5))
     waited = time.monotonic() - started
     assert [u.message.text for u in updates] == [QUESTION]
-    assert 0.25 <= waited < 3
+    assert 0.15 <= waited < 3
 
 
 def test_get_updates_returns_nothing_when_the_timeout_expires(api: FakeBotAPI) -> None:
@@ -444,14 +444,25 @@ def test_dropped_connection_and_malformed_body_surface_as_client_errors(api: Fak
             await bot.get_my_commands()
 
     with_bot(api, scenario)
-    assert [c.status for c in api.calls_of("sendMessage")] == [0]
+    assert [(c.status, c.faulted) for c in api.calls_of("sendMessage")] == [(0, True)]
+    assert api.sent_messages() == []
+
+
+def test_a_lost_answer_after_a_real_send_leaves_the_message_sent(api: FakeBotAPI) -> None:
+    api.fail("sendMessage", status=200, close_connection=True)
+    with pytest.raises(NetworkError):
+        with_bot(api, lambda bot: bot.send_message(GROUP, "وصلت لكن الرد ضاع"))
+    lost = api.wait_for("sendMessage", include_failed=True)
+    assert (lost.status, lost.faulted) == (0, True)
+    assert api.message(GROUP, lost.result["message_id"])["text"] == "وصلت لكن الرد ضاع"
 
 
 def test_a_delay_slows_the_answer_but_it_still_succeeds(api: FakeBotAPI) -> None:
-    api.slow("sendChatAction", 0.4)
+    api.slow("sendChatAction", 0.25)
     started = time.monotonic()
     assert with_bot(api, lambda bot: bot.send_chat_action(GROUP, "typing")) is True
-    assert time.monotonic() - started >= 0.4
+    assert time.monotonic() - started >= 0.25
+    assert api.wait_for("sendChatAction").ok
 
 
 # ---- the test-side API -----------------------------------------------------------------------
