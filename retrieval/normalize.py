@@ -43,6 +43,7 @@ _LOAN_LETTERS = str.maketrans(
 _TATWEEL = "\u0640"
 # Format controls (RLM, ZWJ, isolates…) carry no meaning for matching.
 _FORMAT_RE = regex.compile(r"\p{Cf}+")
+_CONTROL_RE = regex.compile(r"\p{Cc}")
 _WORD_RE = regex.compile(r"[^\s\p{P}\p{S}]+")
 _HAS_WORD_CHAR_RE = regex.compile(r"[\p{L}\p{N}]")
 
@@ -54,7 +55,7 @@ def normalize(text: str) -> str:
     ligatures become letters), then marks and letter variants.
     """
     text = normalize_unicode(text)
-    text = _FORMAT_RE.sub("", text)
+    text = _CONTROL_RE.sub(" ", _FORMAT_RE.sub("", text))
     text = dediac_ar(text).replace(_TATWEEL, "")
     text = normalize_alef_ar(text)
     text = normalize_alef_maksura_ar(text)
