@@ -62,8 +62,8 @@ FROM ${BASE_IMAGE} AS runtime
 
 # A fixed uid/gid so volume ownership is predictable across rebuilds.
 ARG APP_UID=10001
-RUN groupadd --system --gid "${APP_UID}" coverage-bot \
-    && useradd --system --uid "${APP_UID}" --gid "${APP_UID}" \
+RUN groupadd --gid "${APP_UID}" coverage-bot \
+    && useradd --no-log-init --uid "${APP_UID}" --gid "${APP_UID}" \
         --home-dir /data --no-create-home --shell /usr/sbin/nologin coverage-bot \
     && mkdir -p /data/index \
     && chown -R "${APP_UID}:${APP_UID}" /data
@@ -74,7 +74,10 @@ COPY --from=build /app/.venv /app/.venv
 COPY config/ /app/config/
 COPY seeds/ /app/seeds/
 
+# UTF-8 everywhere (the corpus and the replies are Arabic), whatever the base's locale.
 ENV PATH=/app/.venv/bin:$PATH \
+    LANG=C.UTF-8 \
+    PYTHONUTF8=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     COVERAGE_BOT_CONFIG=/app/config/config.yaml \

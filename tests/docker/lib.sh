@@ -264,6 +264,18 @@ cbd_free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# cbd_remove_leftovers - containers and volumes of earlier runs that were
+# killed before their cleanup ran (we hold the lock: no live run owns them).
+cbd_remove_leftovers() {
+    local ids
+    ids=$("$DOCKER" ps -aq --filter label=coverage-bot-e2e)
+    # shellcheck disable=SC2086
+    [[ -z $ids ]] || { "$DOCKER" rm -f $ids >/dev/null && cbd_log "removed leftover containers"; }
+    ids=$("$DOCKER" volume ls -q --filter label=coverage-bot-e2e)
+    # shellcheck disable=SC2086
+    [[ -z $ids ]] || { "$DOCKER" volume rm -f $ids >/dev/null && cbd_log "removed leftover volumes"; }
+}
+
 # ------------------------------------------------------------------ cleanup
 cbd_cleanup() {
     local rc=$? ids
