@@ -1,0 +1,213 @@
+"""Settings: the YAML config read once at start-up into frozen records, validated there.
+
+Every error names the file, the key and what was expected, in one line, so an
+operator can fix a config without reading code. Relative paths resolve against
+the config file's folder (so a config and its corpus can move together);
+environment variables override a few keys for containers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
+
+ENV_CONFIG = "COVERAGE_BOT_CONFIG"
+ENV_CORPUS = "COVERAGE_BOT_CORPUS"
+ENV_INDEX_DIR = "COVERAGE_BOT_INDEX_DIR"
+ENV_API_URL = "TELEGRAM_API_URL"
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+class ConfigError(Exception):
+    """The config file is missing, unreadable or invalid; the message says where and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusSettings:
+    path: Path
+    index_dir: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalSettings:
+    top_k: int = 5
+    min_coverage: float = 0.4
+
+
+@dataclass(frozen=True, slots=True)
+class AccessSettings:
+    admins: frozenset[int] = frozenset()
+    allowed_users: frozenset[int] = frozenset()
+    allowed_chats: frozenset[int] = frozenset()
+    allow_everyone: bool = False
+    questions_per_minute: int = 20  # per user; admins are not limited
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    api_url: str = DEFAULT_API_URL
+    heartbeat_file: Path | None = None
+    heartbeat_max_age: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    source: Path  # the config file these came from
+    corpus: CorpusSettings
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+
+
+# key -> (kind, required); kinds are checked by _check below.
+_SCHEMA: dict[str, dict[str, str]] = {
+    "corpus": {"path": "path", "index_dir": "path?"},
+    "retrieval": {"top_k": "int:1..50", "min_coverage": "float:0..1"},
+    "access": {
+        "admins": "ids",
+        "allowed_users": "ids",
+        "allowed_chats": "ids",
+        "allow_everyone": "bool",
+        "questions_per_minute": "int:1..600",
+    },
+    "telegram": {
+        "api_url": "url",
+        "heartbeat_file": "path?",
+        "heartbeat_max_age": "float:1..86400",
+    },
+}
+_EXPECTED = {
+    "path": "a folder path (text)",
+    "path?": "a folder path (text) or null",
+    "ids": "a list of Telegram ids (whole numbers)",
+    "bool": "true or false",
+    "url": "an http(s) URL such as https://api.telegram.org",
+}
+
+
+def config_path(cli_value: str | None = None) -> Path:
+    """The config file to read: --config, else $COVERAGE_BOT_CONFIG, else the bundled one."""
+    return Path(cli_value or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate the config file; raises ConfigError naming file and key."""
+    file = config_path(str(path) if path is not None else None)
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{file}: config file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read config file: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise ConfigError(f"{file}:{where} not valid YAML: {problem}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: expected a mapping of sections ({', '.join(_SCHEMA)})")
+    values = _validate(file, raw)
+    base = file.resolve().parent
+    corpus = values.get("corpus", {})
+    if "path" not in corpus:
+        raise ConfigError(f"{file}: key 'corpus.path' is required (the folder of documents)")
+    env_corpus = os.environ.get(ENV_CORPUS)
+    env_index = os.environ.get(ENV_INDEX_DIR)
+    index_dir = env_index if env_index else corpus.get("index_dir")
+    telegram = values.get("telegram", {})
+    heartbeat = telegram.get("heartbeat_file")
+    access = values.get("access", {})
+    return Settings(
+        source=file,
+        corpus=CorpusSettings(
+            path=_resolve(base, env_corpus or corpus["path"]),
+            index_dir=_resolve(base, index_dir) if index_dir else None,
+        ),
+        retrieval=RetrievalSettings(**values.get("retrieval", {})),
+        access=AccessSettings(**{k: _ids_or(v) for k, v in access.items()}),
+        telegram=TelegramSettings(
+            **{k: v for k, v in telegram.items() if k not in ("heartbeat_file", "api_url")},
+            api_url=(
+                os.environ.get(ENV_API_URL) or telegram.get("api_url") or DEFAULT_API_URL
+            ).rstrip("/"),
+            heartbeat_file=_resolve(base, heartbeat) if heartbeat else None,
+        ),
+    )
+
+
+def _ids_or(value: Any) -> Any:
+    return frozenset(value) if isinstance(value, list) else value
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _validate(file: Path, raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    values: dict[str, dict[str, Any]] = {}
+    for section, body in raw.items():
+        if section not in _SCHEMA:
+            raise ConfigError(
+                f"{file}: unknown section {section!r} (expected one of: {', '.join(_SCHEMA)})"
+            )
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise ConfigError(f"{file}: key {section!r} must be a mapping of settings")
+        schema = _SCHEMA[section]
+        values[section] = {}
+        for key, value in body.items():
+            if key not in schema:
+                known = ", ".join(f"{section}.{k}" for k in schema)
+                raise ConfigError(f"{file}: unknown key '{section}.{key}' (known: {known})")
+            values[section][key] = _check(file, f"{section}.{key}", schema[key], value)
+    return values
+
+
+def _check(file: Path, key: str, kind: str, value: Any) -> Any:
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{file}: key '{key}' must be {expected}, got {value!r}")
+
+    if kind.startswith(("int:", "float:")):
+        name, bounds = kind.split(":")
+        low, high = (float(b) for b in bounds.split(".."))
+        numeric = isinstance(value, int) if name == "int" else isinstance(value, int | float)
+        expected = f"{'a whole number' if name == 'int' else 'a number'} from {bounds}"
+        if isinstance(value, bool) or not numeric or not low <= value <= high:
+            raise bad(expected.replace("..", " to "))
+        return int(value) if name == "int" else float(value)
+    if kind in ("path", "path?"):
+        if value is None and kind == "path?":
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise bad(_EXPECTED[kind])
+        return value
+    if kind == "ids":
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise bad(_EXPECTED[kind])
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad(_EXPECTED[kind])
+        return value
+    if kind == "url":
+        parsed = urlparse(value) if isinstance(value, str) else None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise bad(_EXPECTED[kind])
+        return value
+    raise AssertionError(f"unknown schema kind {kind}")

@@ -1,0 +1,171 @@
+"""The search service the CLI and the bot share: one current index, swapped whole on reload.
+
+`Engine.open` loads the corpus and takes the cached index when it matches the
+corpus content, else builds and caches one. `Engine.reload` builds the new index
+while the old one keeps answering, then swaps it in with one assignment; a
+failed reload leaves the old index in service and raises `ReloadFailed` with
+the reason. Reloads never overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.corpus import Corpus, CorpusError, load_corpus
+from retrieval.index import BM25Params, SentenceIndex, build_index
+from retrieval.models import Problem
+from retrieval.search import DEFAULT_MIN_COVERAGE, SearchResult, search
+from retrieval.store import StaleIndex, corpus_key, load_index, save_index
+
+log = logging.getLogger(__name__)
+
+# Given the number of documents to index, returns a callback ticked once per document.
+ProgressFactory = Callable[[int], Callable[[int], None]]
+
+
+class ReloadFailed(Exception):
+    """The corpus could not be (re)loaded; the previous index, if any, stays in service."""
+
+
+class ReloadInProgress(Exception):
+    """Another reload is running."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One loaded corpus version: what a question is answered from."""
+
+    index: SentenceIndex
+    problems: list[Problem]
+    loaded_at: float
+    seconds: float  # wall time of this load (build or cache read)
+    from_cache: bool
+    cache_error: str | None = None  # why the index could not be cached, if it could not
+
+    @property
+    def generation(self) -> str:
+        return self.index.corpus_key
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadReport:
+    before: Snapshot | None
+    after: Snapshot
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self,
+        corpus_dir: str | os.PathLike[str],
+        index_dir: str | os.PathLike[str] | None = None,
+        params: BM25Params | None = None,
+        top_k: int = 5,
+        min_coverage: float = DEFAULT_MIN_COVERAGE,
+    ) -> None:
+        self.corpus_dir = Path(corpus_dir)
+        self.index_dir = Path(index_dir) if index_dir is not None else None
+        self.params = params or BM25Params()
+        self.top_k = top_k
+        self.min_coverage = min_coverage
+        self._snapshot: Snapshot | None = None
+        self._reload_lock = threading.Lock()
+
+    @property
+    def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            raise RuntimeError("Engine.open() has not loaded an index yet")
+        return self._snapshot
+
+    @property
+    def is_open(self) -> bool:
+        return self._snapshot is not None
+
+    @property
+    def reloading(self) -> bool:
+        return self._reload_lock.locked()
+
+    def open(self, progress: ProgressFactory | None = None) -> Snapshot:
+        """Load the corpus (first time); raises ReloadFailed when nothing can be served."""
+        return self.reload(progress).after
+
+    def reload(self, progress: ProgressFactory | None = None) -> ReloadReport:
+        """Re-read the corpus and swap in its index; see the module docstring."""
+        if not self._reload_lock.acquire(blocking=False):
+            raise ReloadInProgress("a reload is already running")
+        try:
+            before = self._snapshot
+            after = self._load(progress)
+            self._snapshot = after
+            return _compare(before, after)
+        finally:
+            self._reload_lock.release()
+
+    def search(self, question: str, k: int | None = None, offset: int = 0) -> SearchResult:
+        return search(
+            self.snapshot.index,
+            question,
+            k=k or self.top_k,
+            offset=offset,
+            min_coverage=self.min_coverage,
+        )
+
+    def _load(self, progress: ProgressFactory | None) -> Snapshot:
+        started = time.perf_counter()
+        try:
+            corpus = load_corpus(self.corpus_dir)
+        except CorpusError as exc:
+            raise ReloadFailed(str(exc)) from exc
+        if not corpus.documents:
+            reasons = "; ".join(str(p) for p in corpus.problems[:5]) or "no .txt or .md files"
+            raise ReloadFailed(f"no usable document in {self.corpus_dir} ({reasons})")
+        key = corpus_key(corpus.documents, self.params)
+        index, from_cache, cache_error = self._cached_or_built(corpus, key, progress)
+        seconds = time.perf_counter() - started
+        return Snapshot(index, corpus.problems, time.time(), seconds, from_cache, cache_error)
+
+    def _cached_or_built(
+        self,
+        corpus: Corpus,
+        key: str,
+        progress: ProgressFactory | None,
+    ) -> tuple[SentenceIndex, bool, str | None]:
+        if self.index_dir is not None:
+            try:
+                return load_index(self.index_dir, key, self.params), True, None
+            except StaleIndex as exc:
+                log.info("building the index: %s", exc)
+        started = time.perf_counter()
+        tick = progress(len(corpus.documents)) if progress else None
+        index = build_index(corpus.documents, key, self.params, progress=tick)
+        index.build_seconds = time.perf_counter() - started
+        cache_error = None
+        if self.index_dir is not None:
+            try:
+                save_index(index, self.index_dir)
+            except OSError as exc:
+                cache_error = f"index not cached in {self.index_dir}: {exc.strerror or exc}"
+                log.warning("%s", cache_error)
+        return index, False, cache_error
+
+
+def _compare(before: Snapshot | None, after: Snapshot) -> ReloadReport:
+    if before is None:
+        return ReloadReport(None, after)
+    old = dict(zip((s.doc for s in before.index.sources), before.index.digests, strict=True))
+    new = dict(zip((s.doc for s in after.index.sources), after.index.digests, strict=True))
+    return ReloadReport(
+        before,
+        after,
+        added=sorted(new.keys() - old.keys()),
+        removed=sorted(old.keys() - new.keys()),
+        changed=sorted(d for d in new.keys() & old.keys() if new[d] != old[d]),
+    )

@@ -1,0 +1,107 @@
+"""Arabic text normalization and analysis: the one pipeline for indexing and querying.
+
+`analyze` is what both the index builder and the query path call, so a sentence and
+a question are always reduced the same way:
+
+    text ─ normalize ─▶ tokenize ─▶ drop stop words ─▶ light stem ─▶ terms
+
+Character normalization composes camel-tools' pure functions. Tokenizing uses one
+compiled pattern with the word boundaries of camel-tools' `simple_word_tokenize`
+(whitespace, punctuation and symbols split words; a hyphen never glues two words),
+minus the punctuation tokens we would drop anyway; it is several times faster on
+large corpora (tests/test_normalize.py checks the two agree on the seeds).
+Per-token work (stop words, stemming) is cached by surface form: a corpus has
+millions of tokens but only a few hundred thousand distinct forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import regex
+from camel_tools.utils.dediac import dediac_ar
+from camel_tools.utils.normalize import (
+    normalize_alef_ar,
+    normalize_alef_maksura_ar,
+    normalize_teh_marbuta_ar,
+    normalize_unicode,
+)
+
+from retrieval.stem import light_stem
+from retrieval.stopwords import STOP_WORDS
+
+# Bump when any step below changes what terms a text yields: persisted indexes
+# built by another pipeline version are rebuilt, never trusted.
+PIPELINE_VERSION = "2"
+
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+# Letters that outlets use for sounds Arabic lacks (g, v, p, ch); each is read as
+# the Arabic letter most outlets write instead.
+_LOAN_LETTERS = str.maketrans(
+    {"گ": "ك", "ڤ": "ف", "پ": "ب", "چ": "ج", "ڠ": "غ", "ک": "ك", "ی": "ي"}
+)
+_TATWEEL = "\u0640"
+# Format controls (RLM, ZWJ, isolates…) carry no meaning for matching.
+_FORMAT_RE = regex.compile(r"\p{Cf}+")
+_CONTROL_RE = regex.compile(r"\p{Cc}")
+_WORD_RE = regex.compile(r"[^\s\p{P}\p{S}]+")
+_HAS_WORD_CHAR_RE = regex.compile(r"[\p{L}\p{N}]")
+
+
+def normalize(text: str) -> str:
+    """Reduce spelling variation that does not change meaning; keeps punctuation.
+
+    Order matters: Unicode compatibility forms first (presentation forms and
+    ligatures become letters), then marks and letter variants.
+    """
+    text = normalize_unicode(text)
+    text = _CONTROL_RE.sub(" ", _FORMAT_RE.sub("", text))
+    text = dediac_ar(text).replace(_TATWEEL, "")
+    text = normalize_alef_ar(text)
+    text = normalize_alef_maksura_ar(text)
+    text = normalize_teh_marbuta_ar(text)
+    return text.translate(_DIGITS).translate(_LOAN_LETTERS).lower()
+
+
+def tokenize(normalized: str) -> list[str]:
+    """Words of an already normalized text, punctuation dropped."""
+    return [t for t in _WORD_RE.findall(normalized) if _HAS_WORD_CHAR_RE.search(t)]
+
+
+def iter_word_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, word) for each word of the original text, for highlighting."""
+    for match in _WORD_RE.finditer(text):
+        if _HAS_WORD_CHAR_RE.search(match.group()):
+            yield match.start(), match.end(), match.group()
+
+
+_TERM_CACHE: dict[str, str | None] = {}
+_TERM_CACHE_LIMIT = 2_000_000
+
+
+def term_of(token: str) -> str | None:
+    """The index term for one normalized token, or None for a stop word."""
+    term = _TERM_CACHE.get(token, "")
+    if term != "":
+        return term
+    term = None if token in STOP_WORDS else light_stem(token)
+    if not term or term in STOP_WORDS:
+        term = None
+    if len(_TERM_CACHE) < _TERM_CACHE_LIMIT:
+        _TERM_CACHE[token] = term
+    return term
+
+
+def analyze(text: str) -> list[str]:
+    """Index terms of a sentence or a question, in order, repeats kept (BM25 counts them)."""
+    terms = []
+    for token in tokenize(normalize(text)):
+        term = term_of(token)
+        if term is not None:
+            terms.append(term)
+    return terms
+
+
+def fingerprint(text: str) -> str:
+    """Key under which sentences count as the same text (the same quote in two outlets)."""
+    return " ".join(tokenize(normalize(text)))

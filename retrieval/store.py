@@ -1,0 +1,162 @@
+"""Persisting the index: one folder per corpus version, written atomically.
+
+A cached index is used only when its manifest says it was built from the same
+corpus content by the same pipeline with the same BM25 parameters; anything
+else (stale, corrupt, half-written, another format) is rebuilt, never trusted.
+Arrays are plain `.npy` files so a large index opens memory-mapped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.index import BM25Params, SentenceIndex, TextColumn
+from retrieval.models import Document, Source
+from retrieval.normalize import PIPELINE_VERSION
+
+FORMAT_VERSION = 1
+_ARRAYS = (
+    "sent_doc", "sent_pos", "sent_start", "sent_end", "doc_rows", "dup_indptr", "dup_rows",
+    "doc_len", "idf", "indptr", "post_docs", "post_weights",
+)  # fmt: skip
+
+
+class StaleIndex(Exception):
+    """The cache holds no usable index for this corpus; build one."""
+
+
+def corpus_key(documents: list[Document], params: BM25Params) -> str:
+    """Names the corpus content + pipeline + parameters: equal keys, equal indexes."""
+    digest = hashlib.sha256()
+    digest.update(f"format={FORMAT_VERSION};pipeline={PIPELINE_VERSION};".encode())
+    digest.update(json.dumps(asdict(params), sort_keys=True).encode())
+    for document in documents:
+        record = [asdict(document.source), document.digest, document.body_offset]
+        digest.update(json.dumps(record, ensure_ascii=False, sort_keys=True).encode())
+    return digest.hexdigest()[:24]
+
+
+def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
+    """Write `index` under cache_dir/<corpus_key>/, atomically (temp folder, then rename)."""
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    final = cache / index.corpus_key
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index.corpus_key}.", dir=cache))
+    try:
+        for name in _ARRAYS:
+            np.save(tmp / f"{name}.npy", getattr(index, name), allow_pickle=False)
+        np.save(tmp / "text_blob.npy", index.texts.blob, allow_pickle=False)
+        np.save(tmp / "text_offsets.npy", index.texts.offsets, allow_pickle=False)
+        terms = sorted(index.vocab, key=index.vocab.__getitem__)
+        (tmp / "vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+        meta = {
+            "sources": [asdict(s) for s in index.sources],
+            "digests": index.digests,
+            "build_seconds": index.build_seconds,
+        }
+        (tmp / "documents.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+        manifest = {
+            "format": FORMAT_VERSION,
+            "pipeline_version": index.pipeline_version,
+            "params": asdict(index.params),
+            "corpus_key": index.corpus_key,
+            "n_sentences": index.n_sentences,
+            "n_docs": index.n_docs,
+            "n_terms": len(index.vocab),
+        }
+        # The manifest is written last: a folder without one is incomplete.
+        (tmp / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(cache, keep=final)
+    return final
+
+
+def load_index(
+    cache_dir: str | os.PathLike[str], key: str, params: BM25Params, mmap: bool = True
+) -> SentenceIndex:
+    """The cached index for `key`; raises StaleIndex when there is none usable."""
+    folder = Path(cache_dir) / key
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        expected = {
+            "format": FORMAT_VERSION,
+            "pipeline_version": PIPELINE_VERSION,
+            "params": asdict(params),
+            "corpus_key": key,
+        }
+        for name, value in expected.items():
+            if manifest.get(name) != value:
+                raise StaleIndex(f"cached {name} {manifest.get(name)!r} is not {value!r}")
+        mode = "r" if mmap else None
+        arrays = {
+            name: np.load(folder / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
+            for name in (*_ARRAYS, "text_blob", "text_offsets")
+        }
+        terms = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        meta = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
+        index = SentenceIndex(
+            params=params,
+            corpus_key=key,
+            sources=[Source(**s) for s in meta["sources"]],
+            digests=list(meta["digests"]),
+            texts=TextColumn(arrays.pop("text_blob"), arrays.pop("text_offsets")),
+            vocab={term: i for i, term in enumerate(terms)},
+            build_seconds=float(meta.get("build_seconds", 0.0)),
+            **arrays,
+        )
+        _check_shapes(index, manifest)
+        return index
+    except StaleIndex:
+        raise
+    except FileNotFoundError as exc:
+        raise StaleIndex(f"no cached index ({Path(exc.filename).name} missing)") from exc
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise StaleIndex(f"cached index is unreadable: {exc}") from exc
+
+
+def _check_shapes(index: SentenceIndex, manifest: dict) -> None:
+    """Catch truncated or mismatched files before a search trips over them."""
+    n_rows, n_docs, n_terms = manifest["n_sentences"], manifest["n_docs"], manifest["n_terms"]
+    checks = {
+        "sentence table": all(
+            len(a) == n_rows for a in (index.sent_doc, index.sent_pos, index.sent_start)
+        )
+        and len(index.sent_end) == n_rows
+        and len(index.texts) == n_rows,
+        "documents": len(index.doc_rows) == n_docs and len(index.doc_len) == n_docs,
+        "duplicates": len(index.dup_indptr) == n_docs + 1,
+        "vocabulary": len(index.vocab) == n_terms and len(index.idf) == n_terms,
+        "postings": len(index.indptr) == n_terms + 1
+        and len(index.post_docs) == len(index.post_weights) == int(index.indptr[-1]),
+        "texts": int(index.texts.offsets[-1]) == len(index.texts.blob) if n_rows else True,
+        "sources": len(index.sources) == len(index.digests),
+    }
+    for what, ok in checks.items():
+        if not ok:
+            raise StaleIndex(f"cached index is inconsistent ({what})")
+
+
+def _prune(cache: Path, keep: Path) -> None:
+    """Drop other cached versions and leftovers of interrupted writes.
+
+    Only one build writes at a time, and a process still reading a dropped
+    version keeps its memory-mapped files until it lets go of them.
+    """
+    for entry in cache.iterdir():
+        if entry == keep or not entry.is_dir():
+            continue
+        if entry.name.startswith(".") or (entry / "manifest.json").exists():
+            shutil.rmtree(entry, ignore_errors=True)
