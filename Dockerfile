@@ -11,8 +11,9 @@
 #
 # Runtime configuration (environment variables):
 #   TELEGRAM_BOT_TOKEN        required at run time; never baked into the image
-#   TELEGRAM_API_URL          optional Bot API base URL (tests point it at a fake)
-#   COVERAGE_BOT_CONFIG       YAML settings            (default /app/config/config.yaml)
+#   TELEGRAM_API_URL          optional Bot API root (tests point it at a fake)
+#   COVERAGE_BOT_CONFIG       YAML settings, incl. who may ask and who is admin
+#                                                      (default /app/config/config.yaml)
 #   COVERAGE_BOT_CORPUS       corpus directory         (default /app/seeds, the bundled articles)
 #   COVERAGE_BOT_INDEX_DIR    cached index             (default /data/index)
 #   COVERAGE_BOT_HEARTBEAT    file the update loop touches, read by `coverage-bot health`

@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # tests/docker/e2e.sh - build the image from the repository's Dockerfile and
-# check it for real, in a private dockerd (see lib.sh; needs root).
+# check it for real, in a private dockerd (see lib.sh; needs root, ~80 s cold,
+# ~5 s warm).
 #
 #   sudo tests/docker/e2e.sh
 #
 # Image checks: builds on a python3 base, runs as uid 10001, works offline,
 # /data is writable and /app is not, no torch/transformers/compiler inside,
 # no token baked in; prints the image size.
-# Bot checks (against a fake Telegram Bot API on 127.0.0.1, --network host):
-# a question gets a cited answer, /reload picks up a document added to a
-# mounted corpus, the healthcheck turns healthy, `docker stop` exits cleanly
-# in under 10 s, and the index is cached in the /data volume.
+# CLI checks (no network): `coverage-bot index` caches the index in the /data
+# volume and `coverage-bot ask` answers a gold question with its source.
+# Bot checks (a fake Telegram Bot API on 127.0.0.1, --network host): a question
+# gets a cited answer, /reload picks up a document added to a mounted corpus,
+# the healthcheck turns healthy, `docker stop` exits 0 in under 10 s.
 #
-# Until the image contains the `coverage-bot` CLI the bot checks are skipped
-# (and the skip is reported); E2E_REQUIRE_BOT=1 turns that skip into a failure.
+# The bot checks run once the image has `coverage-bot serve`; until then they
+# are skipped and the skip is reported.  E2E_REQUIRE_BOT=1 makes it a failure.
 #
 # Environment: CBD_CACHE (cache dir, default /var/cache/coverage-bot-docker),
-# CBD_REBUILD_BASE=1 (redo debootstrap), E2E_REQUIRE_BOT=1 (bot checks are mandatory).
+# CBD_REBUILD_BASE=1 (redo debootstrap), E2E_REQUIRE_BOT=1.
+# Host needs: root, python3 (standard library only), apt (for missing tools).
 set -Eeuo pipefail
 # shellcheck source=tests/docker/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,17 +27,53 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 E2E_REQUIRE_BOT=${E2E_REQUIRE_BOT:-0}
 
 # ------------------------------------------------------------------ contract
-# What the bot checks assume about the app and tests/fake_bot_api.py; adjust
-# here, in one place, if the app settles on other names.
 FAKE_API_SCRIPT=$CBD_REPO/tests/fake_bot_api.py
 BOT_TOKEN=123456:e2e-test-token
-ADMIN_ID=4242  # a Telegram user id allowed to /reload
-CHAT_ID=4242   # private chat with that user
-# Extra `docker run` arguments that make ADMIN_ID an admin.
-# TODO(bot wiring): use the app's real admin setting once it exists.
-BOT_ADMIN_ARGS=(-e "COVERAGE_BOT_ADMIN_IDS=$ADMIN_ID")
-# A citation names the source document's id: its file name without .txt.
-cites_doc() { [[ $1 == *"$2"* ]]; }
+ADMIN_ID=4242 # a Telegram user id in access.admins of the test config
+IMAGE_MB=0
+
+# read_gold ID - a gold question of the seed corpus (tests/data/seeds_qa.jsonl)
+# into GOLD_Q, GOLD_ANSWERS (array) and GOLD_DOC.
+read_gold() {
+    local id=$1
+    eval "$(python3 - "$CBD_REPO/tests/data/seeds_qa.jsonl" "$id" <<'EOF'
+import json, shlex, sys
+path, wanted = sys.argv[1], sys.argv[2]
+for line in open(path, encoding="utf-8"):
+    item = json.loads(line)
+    if item["id"] == wanted:
+        print(f"GOLD_Q={shlex.quote(item['question'])}")
+        print("GOLD_ANSWERS=(" + " ".join(shlex.quote(a) for a in item["answers"]) + ")")
+        print(f"GOLD_DOC={shlex.quote(item['doc'])}")
+        break
+else:
+    sys.exit(f"{path}: no gold question with id {wanted}")
+EOF
+    )"
+}
+
+# has_any TEXT NEEDLE... - true when TEXT contains one of the needles.
+has_any() {
+    local text=$1 needle
+    shift
+    for needle in "$@"; do [[ $text == *"$needle"* ]] && return 0; done
+    return 1
+}
+
+# citation_keys DOC - the strings that identify DOC in an answer: its file
+# name, its stem and its title (from the corpus's sources.yaml), one a line.
+citation_keys() {
+    in_image -i "$CBD_IMAGE" python - "$1" <<'EOF'
+import os, pathlib, sys, yaml
+doc = sys.argv[1]
+sources = pathlib.Path(os.environ["COVERAGE_BOT_CORPUS"], "sources.yaml")
+meta = (yaml.safe_load(sources.read_text(encoding="utf-8")) or {}) if sources.exists() else {}
+print(doc)
+print(pathlib.Path(doc).stem)
+if (meta.get(doc) or {}).get("title"):
+    print(meta[doc]["title"])
+EOF
+}
 
 # ------------------------------------------------------------------ image checks
 in_image() { cbd_docker_run --rm --network none "$@"; }
@@ -104,49 +143,51 @@ check_permissions() {
         cbd_die "bundled corpus missing at \$COVERAGE_BOT_CORPUS"
 }
 
-# True when the image has the CLI (bot.cli); false while only the skeleton exists.
-image_has_cli() {
-    in_image "$CBD_IMAGE" python -c 'import bot.cli' >/dev/null 2>&1
-}
-
+# ------------------------------------------------------------------ CLI checks
 check_cli_help() {
-    in_image "$CBD_IMAGE" coverage-bot --help >"$CBD_TMP/help.txt" ||
-        cbd_die "'coverage-bot --help' failed in the image"
-    local sub
-    for sub in ask index serve health; do
-        grep -qw "$sub" "$CBD_TMP/help.txt" || cbd_die "'coverage-bot --help' does not list '$sub'"
+    local help sub
+    help=$(in_image "$CBD_IMAGE" coverage-bot --help) || cbd_die "'coverage-bot --help' failed"
+    for sub in ask index; do
+        [[ $help == *" $sub "* ]] || cbd_die "'coverage-bot --help' does not list '$sub'"
     done
 }
 
-# ------------------------------------------------------------------ fake Bot API
-API_PORT=""
-API_URL=""
-
-# The interpreter of the project's dev environment (the fake API is a test tool).
-host_python() {
-    if [[ ! -x $CBD_REPO/.venv/bin/python ]]; then
-        local uv
-        uv=$(command -v uv || echo "$CBD_REPO/.tools/bin/uv")
-        [[ -x $uv ]] || { command -v python3; return; }
-        "$uv" sync --quiet --frozen --project "$CBD_REPO" >&2
-    fi
-    echo "$CBD_REPO/.venv/bin/python"
+# Offline, as the bot user: the first `index` builds into the volume, the
+# second reads it back, and `ask` answers a gold question citing its document.
+check_cli_answers() {
+    local vol out keys
+    vol=$(cbd_volume cbd-cli)
+    out=$(in_image -v "$vol:/data" "$CBD_IMAGE" coverage-bot index) ||
+        cbd_die "'coverage-bot index' failed: $out"
+    [[ $out == *"index: built"*"(/data/index)"* ]] || cbd_die "index not built into /data: $out"
+    out=$(in_image -v "$vol:/data" "$CBD_IMAGE" coverage-bot index)
+    [[ $out == *"index: read from cache"* ]] || cbd_die "index not reused from /data: $out"
+    cbd_log "$(grep '^documents:' <<<"$out")"
+    read_gold seed-a03
+    out=$(in_image -v "$vol:/data" "$CBD_IMAGE" coverage-bot ask "$GOLD_Q") ||
+        cbd_die "'coverage-bot ask' failed: $out"
+    has_any "$out" "${GOLD_ANSWERS[@]}" || cbd_die "ask '$GOLD_Q' misses ${GOLD_ANSWERS[*]}: $out"
+    mapfile -t keys < <(citation_keys "$GOLD_DOC")
+    has_any "$out" "${keys[@]}" || cbd_die "ask '$GOLD_Q' does not cite $GOLD_DOC: $out"
+    cbd_log "ask: ${out:0:200}"
 }
+
+# ------------------------------------------------------------------ fake Bot API
+API_URL=""
 
 start_fake_api() {
     [[ -f $FAKE_API_SCRIPT ]] || cbd_die "$FAKE_API_SCRIPT is missing"
-    local py _
-    py=$(host_python)
-    API_PORT=$(cbd_free_port)
-    API_URL=http://127.0.0.1:$API_PORT
-    "$py" "$FAKE_API_SCRIPT" --port "$API_PORT" --token "$BOT_TOKEN" \
+    local port _
+    port=$(cbd_free_port)
+    API_URL=http://127.0.0.1:$port
+    python3 "$FAKE_API_SCRIPT" --port "$port" --token "$BOT_TOKEN" \
         >"$CBD_TMP/fake-api.log" 2>&1 9>&- &
     CBD_FAKE_API_PID=$!
     for _ in $(seq 50); do
-        curl -fsS -m 2 "$API_URL/_fake/calls?method=sendMessage" >/dev/null 2>&1 && {
+        if curl -fsS -m 2 "$API_URL/_fake/health" >/dev/null 2>&1; then
             cbd_log "fake Bot API pid $CBD_FAKE_API_PID on $API_URL"
             return
-        }
+        fi
         kill -0 "$CBD_FAKE_API_PID" 2>/dev/null || break
         sleep 0.2
     done
@@ -154,84 +195,86 @@ start_fake_api() {
     cbd_die "fake Bot API did not answer on $API_URL"
 }
 
-# send_text USER_ID TEXT - enqueue a private-chat message as a Telegram Update.
-# The update_id counter lives in a file: callers run in $(...) subshells.
-send_text() {
-    local update_id
-    update_id=$(($(cat "$CBD_TMP/update_id" 2>/dev/null || echo 0) + 1))
-    echo "$update_id" >"$CBD_TMP/update_id"
-    python3 - "$update_id" "$1" "$2" <<'EOF' |
-import json, sys, time
-update_id, user_id, text = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-user = {"id": user_id, "is_bot": False, "first_name": "محرر", "language_code": "ar"}
-message = {"message_id": update_id, "date": int(time.time()), "text": text,
-           "chat": {"id": user_id, "type": "private", "first_name": "محرر"}, "from": user}
-if text.startswith("/"):
-    command = text.split()[0]
-    message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-print(json.dumps({"update_id": update_id, "message": message}, ensure_ascii=False))
-EOF
+# calls_mark - how many Bot API calls were recorded so far (a `since` value).
+calls_mark() {
+    curl -fsS -m 5 "$API_URL/_fake/calls" |
+        python3 -c 'import json, sys; print(max((c["index"] + 1 for c in json.load(sys.stdin)), default=0))'
+}
+
+# send_private USER_ID TEXT - the user writes TEXT to the bot in a private chat.
+send_private() {
+    python3 -c 'import json, sys; print(json.dumps({"helper": "private_message",
+        "user_id": int(sys.argv[1]), "text": sys.argv[2]}, ensure_ascii=False))' "$1" "$2" |
         curl -fsS -m 5 -X POST -H 'Content-Type: application/json' --data-binary @- \
             "$API_URL/_fake/updates" >/dev/null || cbd_die "could not enqueue update: $2"
 }
 
-# sent_texts CHAT_ID - the texts of all sendMessage calls to that chat, one
-# JSON string per line (recorded calls may keep parameters under "params").
-sent_texts() {
-    curl -fsS -m 5 "$API_URL/_fake/calls?method=sendMessage" | python3 -c '
-import json, sys
-for call in json.load(sys.stdin):
-    params = call.get("params", call) if isinstance(call, dict) else {}
-    if str(params.get("chat_id")) == sys.argv[1]:
-        print(json.dumps(params.get("text", ""), ensure_ascii=False))
-' "$1"
+# wait_reply CHAT_ID SINCE TIMEOUT [TEXT] - print the text of the first message
+# sent to CHAT_ID after call SINCE (containing TEXT); fails after TIMEOUT s.
+wait_reply() {
+    local args=(--data-urlencode "chat_id=$1" --data-urlencode "since=$2"
+        --data-urlencode "timeout=$3" --data-urlencode method=sendMessage)
+    [[ -z ${4:-} ]] || args+=(--data-urlencode "text_contains=$4")
+    curl -fsS -G -m $(($3 + 10)) "${args[@]}" "$API_URL/_fake/wait" 2>/dev/null |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["params"]["text"])'
 }
 
-# ask USER_ID TEXT - send TEXT and print the bot's next reply (waits up to 60 s).
+# ask USER_ID TEXT - send TEXT and print the bot's reply (up to 60 s).
 ask() {
-    local before _ texts
-    before=$(sent_texts "$1" | wc -l)
-    send_text "$1" "$2"
-    for _ in $(seq 120); do
-        texts=$(sent_texts "$1")
-        if (($(printf '%s' "$texts" | grep -c '^') > before)); then
-            printf '%s\n' "$texts" | sed -n "$((before + 1))p" | python3 -c \
-                'import json, sys; print(json.loads(sys.stdin.read()))'
-            return
-        fi
-        sleep 0.5
-    done
+    local since
+    since=$(calls_mark)
+    send_private "$1" "$2"
+    wait_reply "$1" "$since" 60 && return
     "$DOCKER" logs --tail 30 "$BOT" >&2 || true
     cbd_die "no reply within 60 s to: $2"
 }
 
 # ------------------------------------------------------------------ bot checks
 BOT=""
-BOT_VOLUME=""
 CORPUS=""
-NEW_DOC_ID=900_e2e_reload
+NEW_DOC=900_e2e_reload.txt
 
+has_serve() { in_image "$CBD_IMAGE" coverage-bot serve --help >/dev/null 2>&1; }
+
+check_serve_help() {
+    local help sub
+    help=$(in_image "$CBD_IMAGE" coverage-bot --help)
+    for sub in serve health; do
+        [[ $help == *" $sub "* ]] || cbd_die "'coverage-bot --help' does not list '$sub'"
+    done
+}
+
+# The bot runs as in production but with a test config (admins, heartbeat),
+# a corpus folder we can add to, and health probed every 2 s instead of 30 s.
 run_bot() {
     CORPUS=$CBD_TMP/corpus
-    mkdir -p "$CORPUS"
-    cp "$CBD_REPO"/seeds/*.txt "$CORPUS/"
-    chmod -R a+rX "$CORPUS" "$CBD_TMP"
-    BOT_VOLUME=$(cbd_volume cbd-data)
+    mkdir -p "$CORPUS" "$CBD_TMP/config"
+    cp "$CBD_REPO"/seeds/* "$CORPUS/"
+    cat >"$CBD_TMP/config/config.yaml" <<EOF
+corpus:
+  path: /corpus
+  index_dir: /data/index
+access:
+  admins: [$ADMIN_ID]
+telegram:
+  heartbeat_file: /data/heartbeat
+  heartbeat_max_age: 30
+EOF
+    chmod -R a+rX "$CBD_TMP"
     BOT=cbd-bot-$CBD_RUN_ID
-    # Health every 2 s instead of 30 s so the check does not wait minutes.
     cbd_docker_run -d --name "$BOT" --network host --init \
         -e "TELEGRAM_BOT_TOKEN=$BOT_TOKEN" -e "TELEGRAM_API_URL=$API_URL" \
-        -e COVERAGE_BOT_CORPUS=/corpus -v "$CORPUS:/corpus:ro" \
-        -v "$BOT_VOLUME:/data" "${BOT_ADMIN_ARGS[@]}" \
+        -e COVERAGE_BOT_CONFIG=/e2e/config/config.yaml -e COVERAGE_BOT_CORPUS=/corpus \
+        -v "$CBD_TMP/config:/e2e/config:ro" -v "$CORPUS:/corpus:ro" \
+        -v "$(cbd_volume cbd-data):/data" \
         --health-interval 2s --health-timeout 10s --health-retries 3 --health-start-period 60s \
         "$CBD_IMAGE" >/dev/null
-    local _ calls
+    local _
     for _ in $(seq 120); do
-        calls=$(curl -fsS -m 5 "$API_URL/_fake/calls?method=getUpdates" 2>/dev/null || true)
-        [[ -n $calls && $calls != "[]" ]] && {
+        if curl -fsS -m 5 "$API_URL/_fake/calls?method=getUpdates" 2>/dev/null | grep -q '"index"'; then
             cbd_log "bot container $BOT is polling"
             return
-        }
+        fi
         [[ $("$DOCKER" inspect -f '{{.State.Running}}' "$BOT") == true ]] || break
         sleep 0.5
     done
@@ -239,36 +282,43 @@ run_bot() {
     cbd_die "bot container did not start polling the fake Bot API"
 }
 
-# The seeds say the 2023 summit was held at the Vostochny space base
-# ("قاعدة فوستوشني الفضائية", "قاعدة فضائية شرق روسيا").
 check_cited_answer() {
-    local answer doc found=""
-    answer=$(ask "$CHAT_ID" "في أي قاعدة فضائية التقى كيم جونغ أون وبوتين؟")
-    cbd_log "answer: ${answer:0:160}…"
-    for doc in "$CBD_REPO"/seeds/*.txt; do
-        doc=$(basename "$doc" .txt)
-        if cites_doc "$answer" "$doc"; then found+=" $doc"; fi
-    done
-    [[ -n $found ]] || cbd_die "the answer cites no seed document: $answer"
-    [[ $answer == *فوستوشني* || $answer == *فضائي* ]] ||
-        cbd_die "the answer does not mention the space base: $answer"
-    cbd_log "cited:$found"
+    local answer keys
+    read_gold seed-a03
+    answer=$(ask "$ADMIN_ID" "$GOLD_Q")
+    cbd_log "answer: ${answer:0:200}"
+    has_any "$answer" "${GOLD_ANSWERS[@]}" || cbd_die "the answer misses ${GOLD_ANSWERS[*]}: $answer"
+    mapfile -t keys < <(citation_keys "$GOLD_DOC")
+    has_any "$answer" "${keys[@]}" || cbd_die "the answer does not cite $GOLD_DOC: $answer"
 }
 
+# A document added to the mounted corpus is found only after an admin's /reload.
 check_reload() {
-    local question="كم كتابا تضم مكتبة الأطفال الجديدة في تطوان؟" answer
-    answer=$(ask "$CHAT_ID" "$question")
-    ! cites_doc "$answer" "$NEW_DOC_ID" || cbd_die "cites $NEW_DOC_ID before it exists: $answer"
-    cat >"$CORPUS/$NEW_DOC_ID.txt" <<'EOF'
+    local question="كم كتابا تضم مكتبة الأطفال الجديدة في تطوان؟" fact="ثلاثة آلاف"
+    local answer since attempt
+    answer=$(ask "$ADMIN_ID" "$question")
+    ! has_any "$answer" "$fact" "${NEW_DOC%.txt}" || cbd_die "knows $NEW_DOC before it exists: $answer"
+    cat >"$CORPUS/$NEW_DOC" <<'EOF'
 افتتحت بلدية تطوان صباح اليوم مكتبة جديدة للأطفال تضم ثلاثة آلاف كتاب مصور.
 وقال رئيس البلدية إن المكتبة ستفتح أبوابها مجانا طوال أيام الأسبوع.
 EOF
-    chmod a+r "$CORPUS/$NEW_DOC_ID.txt"
+    chmod a+r "$CORPUS/$NEW_DOC"
     answer=$(ask "$ADMIN_ID" "/reload")
-    cbd_log "/reload: ${answer:0:160}"
-    answer=$(ask "$CHAT_ID" "$question")
-    cites_doc "$answer" "$NEW_DOC_ID" || cbd_die "after /reload the answer does not cite $NEW_DOC_ID: $answer"
-    [[ $answer == *"ثلاثة آلاف"* ]] || cbd_die "after /reload the answer misses the new fact: $answer"
+    cbd_log "/reload: ${answer:0:200}"
+    # Progress messages of the reload may come first: look for the fact itself.
+    for attempt in 1 2 3; do
+        since=$(calls_mark)
+        send_private "$ADMIN_ID" "$question"
+        if answer=$(wait_reply "$ADMIN_ID" "$since" 20 "$fact"); then
+            has_any "$answer" "${NEW_DOC%.txt}" ||
+                cbd_die "after /reload the answer does not cite $NEW_DOC: $answer"
+            cbd_log "after /reload: ${answer:0:200}"
+            return
+        fi
+        cbd_log "attempt $attempt: no answer with the new fact yet"
+    done
+    "$DOCKER" logs --tail 30 "$BOT" >&2 || true
+    cbd_die "after /reload no answer contains '$fact'"
 }
 
 check_healthy() {
@@ -294,12 +344,6 @@ check_clean_stop() {
     ! "$DOCKER" logs "$BOT" 2>&1 | grep -q Traceback || cbd_die "a traceback is in the bot's log"
 }
 
-check_index_cached() {
-    in_image -v "$BOT_VOLUME:/data" --entrypoint sh "$CBD_IMAGE" -c \
-        'test -n "$(ls -A "$COVERAGE_BOT_INDEX_DIR")"' ||
-        cbd_die "no index was cached in the /data volume"
-}
-
 # ------------------------------------------------------------------ main
 main() {
     local t0=$EPOCHREALTIME bot_status
@@ -317,19 +361,20 @@ main() {
     cbd_step no-token check_no_token_baked_in
     cbd_step runtime-deps check_runtime_deps
     cbd_step permissions check_permissions
-    if image_has_cli; then
-        cbd_step cli-help check_cli_help
+    cbd_step cli-help check_cli_help
+    cbd_step cli-answers check_cli_answers
+    if has_serve; then
+        cbd_step serve-help check_serve_help
         cbd_step fake-api start_fake_api
         cbd_step bot-start run_bot
         cbd_step cited-answer check_cited_answer
         cbd_step reload check_reload
         cbd_step healthy check_healthy
         cbd_step clean-stop check_clean_stop
-        cbd_step index-cached check_index_cached
         bot_status="bot checks passed"
     else
-        [[ $E2E_REQUIRE_BOT != 1 ]] || cbd_die "the image has no coverage-bot CLI (bot.cli)"
-        bot_status="bot checks SKIPPED: the image has no coverage-bot CLI yet"
+        [[ $E2E_REQUIRE_BOT != 1 ]] || cbd_die "the image has no 'coverage-bot serve'"
+        bot_status="bot checks SKIPPED: the image has no 'coverage-bot serve' yet"
         cbd_log "$bot_status"
     fi
     cbd_log "PASS image $CBD_IMAGE, ${IMAGE_MB} MB; $bot_status"
