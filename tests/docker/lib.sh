@@ -105,7 +105,8 @@ _cbd_security_mirror() {
         grep -- '-security' | head -1
 }
 
-# cbd_make_rootfs - a minimal Debian with python3 (+venv, pip), as a tarball.
+# cbd_make_rootfs - a minimal Debian with python3 and venv (its pip comes
+# from ensurepip), as a tarball.
 cbd_make_rootfs() {
     local tar=$CBD_CACHE/base/$CBD_SUITE-rootfs.tar
     if [[ -s $tar && $CBD_REBUILD_BASE != 1 ]]; then
@@ -120,7 +121,7 @@ cbd_make_rootfs() {
     rm -rf "$root"
     mkdir -p "$root"
     debootstrap --variant=minbase \
-        --include=python3,python3-venv,python3-pip,python-is-python3,ca-certificates \
+        --include=python3,python3-venv,ca-certificates \
         "$CBD_SUITE" "$root" "$mirror" >"$CBD_CACHE/base/debootstrap.log" 2>&1 ||
         { tail -20 "$CBD_CACHE/base/debootstrap.log" >&2; cbd_die "debootstrap $CBD_SUITE"; }
     cat >"$root/etc/apt/sources.list" <<EOF
