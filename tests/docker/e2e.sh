@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Single-quoted $VARS in this file are meant for the shell inside the container.
+# shellcheck disable=SC2016
 # tests/docker/e2e.sh - build the image from the repository's Dockerfile and
 # check it for real, in a private dockerd (see lib.sh; needs root, ~80 s cold,
 # ~5 s warm).

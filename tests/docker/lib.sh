@@ -286,7 +286,7 @@ cbd_cleanup() {
         ids=$("$DOCKER" ps -aq --filter "label=coverage-bot-e2e=$CBD_RUN_ID")
         if [[ -n $ids ]]; then
             # shellcheck disable=SC2086
-            "$DOCKER" rm -f $ids >/dev/null && cbd_log "removed containers: $(echo $ids)"
+            "$DOCKER" rm -f $ids >/dev/null && cbd_log "removed containers: ${ids//$'\n'/ }"
         fi
         ids=$("$DOCKER" volume ls -q --filter "label=coverage-bot-e2e=$CBD_RUN_ID")
         # shellcheck disable=SC2086
