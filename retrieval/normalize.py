@@ -33,7 +33,7 @@ from retrieval.stopwords import STOP_WORDS
 
 # Bump when any step below changes what terms a text yields: persisted indexes
 # built by another pipeline version are rebuilt, never trusted.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 # Letters that outlets use for sounds Arabic lacks (g, v, p, ch); each is read as
@@ -44,6 +44,7 @@ _LOAN_LETTERS = str.maketrans(
 _TATWEEL = "\u0640"
 # Format controls (RLM, ZWJ, isolates…) carry no meaning for matching.
 _FORMAT_RE = regex.compile(r"\p{Cf}+")
+_CONTROL_RE = regex.compile(r"\p{Cc}")
 _WORD_RE = regex.compile(r"[^\s\p{P}\p{S}]+")
 _HAS_WORD_CHAR_RE = regex.compile(r"[\p{L}\p{N}]")
 
@@ -55,7 +56,7 @@ def normalize(text: str) -> str:
     ligatures become letters), then marks and letter variants.
     """
     text = normalize_unicode(text)
-    text = _FORMAT_RE.sub("", text)
+    text = _CONTROL_RE.sub(" ", _FORMAT_RE.sub("", text))
     text = dediac_ar(text).replace(_TATWEEL, "")
     text = normalize_alef_ar(text)
     text = normalize_alef_maksura_ar(text)
@@ -84,9 +85,13 @@ def term_of(token: str) -> str | None:
     term = _TERM_CACHE.get(token, "")
     if term != "":
         return term
-    term = None if token in STOP_WORDS else light_stem(token)
-    if not term or term in STOP_WORDS:
+    if token in STOP_WORDS or len(token) < 2:
         term = None
+    else:
+        term = light_stem(token)
+        # A stem that is a function word ("الله" → "له") keeps its whole form.
+        if term in STOP_WORDS:
+            term = token
     if len(_TERM_CACHE) < _TERM_CACHE_LIMIT:
         _TERM_CACHE[token] = term
     return term
