@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from retrieval.context import context_of
 from retrieval.corpus import load_corpus
-from retrieval.engine import Engine
-from retrieval.index import BM25Params, build_index
+from retrieval.engine import SENTENCE_PARAMS, Engine
+from retrieval.index import build_index
 from retrieval.normalize import analyze, analyze_keyed
 from retrieval.store import corpus_key, load_index, save_index
 
@@ -36,6 +37,15 @@ REPEATS = 3
 
 def rss_mb() -> float:
     return psutil.Process().memory_info().rss / MB
+
+
+def rss_parts_mb() -> dict[str, float]:
+    """Resident memory split: anonymous (heap) and file-backed (memory-mapped arrays)."""
+    parts = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(("RssAnon:", "RssFile:")):
+            parts[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return parts
 
 
 def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -71,11 +81,13 @@ def build(corpus: str, index_dir: str) -> dict:
     t0 = time.perf_counter()
     loaded = load_corpus(corpus)
     t1 = time.perf_counter()
-    params = BM25Params()
+    params = SENTENCE_PARAMS  # what Engine uses
     key = corpus_key(loaded.documents, params)
     index = build_index(loaded.documents, key, params)
     t2 = time.perf_counter()
     index.build_seconds = t2 - t1
+    context_of(index)  # what Engine.open derives next; save_index stores it
+    t_context = time.perf_counter()
     save_index(index, index_dir)
     t3 = time.perf_counter()
     cpu1 = os.times()
@@ -89,7 +101,8 @@ def build(corpus: str, index_dir: str) -> dict:
         "read_s": t1 - t0,
         "analyze_index_s": t2 - t1,
         "build_s": t2 - t0,
-        "save_s": t3 - t2,
+        "context_s": t_context - t2,
+        "save_s": t3 - t_context,
         "cpu_s": (cpu1.user + cpu1.system + cpu1.children_user + cpu1.children_system)
         - (cpu0.user + cpu0.system + cpu0.children_user + cpu0.children_system),
         "peak_rss_mb": peak_mb(),
@@ -104,7 +117,7 @@ def serve(corpus: str, index_dir: str, queries_file: str) -> dict:
     queries = json.loads(Path(queries_file).read_text("utf-8"))
     key = next(p.name for p in Path(index_dir).iterdir() if not p.name.startswith("."))
     started = time.perf_counter()
-    index = load_index(index_dir, key, BM25Params())
+    index = load_index(index_dir, key, SENTENCE_PARAMS)
     load_s = time.perf_counter() - started
     del index
     gc.collect()
@@ -121,6 +134,7 @@ def serve(corpus: str, index_dir: str, queries_file: str) -> dict:
     ask_ms = per_query_ms(engine.search, queries)
     gc.collect()
     steady = rss_mb()
+    steady_parts = rss_parts_mb()
 
     # Questions asked while a reload rebuilds the index from the files.
     os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
@@ -151,6 +165,7 @@ def serve(corpus: str, index_dir: str, queries_file: str) -> dict:
         "load_index_s": load_s,
         "open_s": open_s,
         "steady_rss_mb": steady,
+        "steady_rss_parts_mb": steady_parts,
         "postings_touched": touched,
         "top_ms": top_ms,
         "score_ms": score_ms,
@@ -165,7 +180,7 @@ def peers(index_dir: str, queries_file: str, max_slow: int) -> dict:
     core = pin_one_core()
     queries = json.loads(Path(queries_file).read_text("utf-8"))
     key = next(p.name for p in Path(index_dir).iterdir() if not p.name.startswith("."))
-    index = load_index(index_dir, key, BM25Params())
+    index = load_index(index_dir, key, SENTENCE_PARAMS)
     corpus = [analyze_keyed(index.texts[int(row)])[0] for row in index.doc_rows]
     query_terms = [analyze(q) for q in queries]
     # rank-bm25 scans every sentence in Python: an evenly spread sample of queries.
@@ -177,7 +192,8 @@ def peers(index_dir: str, queries_file: str, max_slow: int) -> dict:
 
     before = rss_mb()
     started = time.perf_counter()
-    okapi = BM25Okapi(corpus, k1=1.5, b=0.75, epsilon=0.25)
+    p = index.params
+    okapi = BM25Okapi(corpus, k1=p.k1, b=p.b, epsilon=p.epsilon)
     out["rank_bm25_build_s"] = time.perf_counter() - started
     out["rank_bm25_rss_mb"] = rss_mb() - before
     out["rank_bm25_ms"] = per_query_ms(okapi.get_scores, [query_terms[i] for i in slow], 1)
@@ -197,7 +213,7 @@ def peers(index_dir: str, queries_file: str, max_slow: int) -> dict:
 
     before = rss_mb()
     started = time.perf_counter()
-    retriever = bm25s.BM25(k1=1.5, b=0.75, backend="numpy")
+    retriever = bm25s.BM25(k1=index.params.k1, b=index.params.b, backend="numpy")
     retriever.index(corpus, show_progress=False)
     out["bm25s_build_s"] = time.perf_counter() - started
     out["bm25s_rss_mb"] = rss_mb() - before

@@ -138,17 +138,19 @@ def render(rows: list, n_queries: int, load_before: tuple, load_after: tuple) ->
         "process after all latency runs, texts included.",
         "",
         "| sentences (real + synthetic) | bm25 docs | postings | cores | build s | CPU s | "
-        "save s | peak RSS build MB (main / worker) | load index s | start-up s | "
-        "steady RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "context s | save s | peak RSS build MB (main / worker) | load index s | start-up s | "
+        "steady RSS MB (heap + mapped) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size, counts, b, s, _ in rows:
+        parts = s["steady_rss_parts_mb"]
         out.append(
             f"| {size:,} ({counts['real']:,} + {counts['synthetic']:,}) | {b['bm25_docs']:,} | "
             f"{b['postings']:,} | {b['cores']} | {b['build_s']:.1f} (read {b['read_s']:.1f}) | "
-            f"{b['cpu_s']:.1f} | {b['save_s']:.1f} | {b['peak_rss_mb']:.0f} / "
-            f"{b['peak_worker_rss_mb']:.0f} | {s['load_index_s']:.2f} | {s['open_s']:.2f} | "
-            f"{s['steady_rss_mb']:.0f} |"
+            f"{b['cpu_s']:.1f} | {b['context_s']:.1f} | {b['save_s']:.1f} | "
+            f"{b['peak_rss_mb']:.0f} / {b['peak_worker_rss_mb']:.0f} | {s['load_index_s']:.2f} | "
+            f"{s['open_s']:.2f} | {s['steady_rss_mb']:.0f} ({parts.get('RssAnon', 0):.0f} + "
+            f"{parts.get('RssFile', 0):.0f}) |"
         )
     out += [
         "",

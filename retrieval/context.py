@@ -23,7 +23,7 @@ import numpy as np
 from retrieval.index import SentenceIndex
 from retrieval.normalize import analyze
 
-_CACHE_KEY = "context"
+CONTEXT_KEY = "context"  # where the field is kept in index.derived (retrieval.store too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +47,9 @@ class ContextIndex:
 
 def context_of(index: SentenceIndex) -> ContextIndex:
     """The context field of `index`, built on first use and kept with the index."""
-    cached = index.derived.get(_CACHE_KEY)
+    cached = index.derived.get(CONTEXT_KEY)
     if cached is None:
-        cached = index.derived[_CACHE_KEY] = build_context(index)
+        cached = index.derived[CONTEXT_KEY] = build_context(index)
     return cached
 
 

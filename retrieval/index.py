@@ -69,6 +69,16 @@ class _Scratch:
     stamp: np.ndarray  # int32, garbage between queries (always written before read)
 
 
+def _distinct(parts: list[np.ndarray], scratch: _Scratch) -> np.ndarray:
+    """The doc ids of `parts` (each free of repeats), each once, in no order, without sorting."""
+    if len(parts) == 1:
+        return np.array(parts[0])
+    every = np.concatenate(parts)
+    positions = np.arange(len(every), dtype=np.int32)
+    scratch.stamp[every] = positions
+    return every[scratch.stamp[every] == positions]
+
+
 def best_first(docs: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The `n` highest-scoring of (docs, scores), best first, ties by doc id.
 
@@ -159,22 +169,77 @@ class SentenceIndex:
             docs = post_docs[lo:hi]
             buffer[docs] += post_weights[lo:hi]
             touched.append(docs)
-        if len(touched) == 1:
-            docs = np.array(touched[0])
-        else:
-            every = np.concatenate(touched)
-            positions = np.arange(len(every), dtype=np.int32)
-            stamp = scratch.stamp
-            stamp[every] = positions
-            docs = every[stamp[every] == positions]
+        docs = _distinct(touched, scratch)
         scores = buffer[docs]
         buffer[docs] = 0.0
         return docs, scores
 
     def top(self, term_ids: list[int], n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The `n` best (bm25 doc ids, scores), best first; ties go to the earlier sentence."""
-        docs, scores = self.score(term_ids)
+        """The `n` best (bm25 doc ids, scores), best first; ties go to the earlier sentence.
+
+        The same ranking as sorting `score(term_ids)`, without reading every
+        posting (MaxScore): terms are added rarest-impact-first; once the terms
+        left could not lift a sentence none of the earlier ones touched above the
+        n-th best score so far, those terms are only looked up for the sentences
+        still in the running. Common words ("قال", "اليوم") have the longest
+        postings and the smallest impacts, so they are the ones skipped.
+        """
+        if not term_ids or n <= 0:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
+        bound = self.max_impacts()
+        ids = sorted(term_ids, key=lambda t: -float(bound[t]))
+        left = [float(bound[t]) for t in ids]
+        for i in range(len(left) - 2, -1, -1):
+            left[i] += left[i + 1]
+        indptr, post_docs, post_weights = self.indptr, self.post_docs, self.post_weights
+        scratch = self._scratch()
+        buffer = scratch.scores
+        touched: list[np.ndarray] = []
+        n_touched = 0
+        essential = len(ids)
+        for i, term_id in enumerate(ids):
+            lo, hi = int(indptr[term_id]), int(indptr[term_id + 1])
+            if i and n_touched >= n and hi - lo > n_touched:
+                # Long postings ahead: is the n-th best so far out of their reach?
+                docs = _distinct(touched, scratch)
+                touched, n_touched = [docs], len(docs)
+                if len(docs) >= n:
+                    partial = buffer[docs]
+                    nth = partial[np.argpartition(-partial, n - 1)[n - 1]]
+                    if left[i] < nth:
+                        essential = i
+                        break
+            docs = post_docs[lo:hi]
+            buffer[docs] += post_weights[lo:hi]
+            touched.append(docs)
+            n_touched += hi - lo
+        docs = _distinct(touched, scratch)
+        scores = buffer[docs]
+        buffer[docs] = 0.0
+        if essential < len(ids):
+            alive = scores + left[essential] >= nth
+            docs, scores = docs[alive], scores[alive]
+            order = np.argsort(docs)
+            docs, scores = docs[order], scores[order]
+            for term_id in ids[essential:]:
+                post, weights = self.postings(term_id)
+                at = np.searchsorted(post, docs)
+                at[at == len(post)] = 0
+                found = post[at] == docs
+                scores[found] += weights[at[found]]
         return best_first(docs, scores, n)
+
+    def max_impacts(self) -> np.ndarray:
+        """Per term, its largest impact: how much it can add to any sentence's score."""
+        cached = self.derived.get("max_impacts")
+        if cached is None:
+            cached = np.zeros(len(self.indptr) - 1, dtype=np.float64)
+            nonempty = np.flatnonzero(np.diff(self.indptr) > 0)
+            if len(nonempty):
+                starts = self.indptr[nonempty]
+                cached[nonempty] = np.maximum.reduceat(self.post_weights, starts)
+            self.derived["max_impacts"] = cached
+        return cached  # type: ignore[return-value]
 
     def _scratch(self) -> _Scratch:
         scratch = getattr(self._local, "scratch", None)

@@ -28,11 +28,13 @@ import numpy as np
 from retrieval.context import context_of
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
-from retrieval.normalize import analyze, iter_word_spans, normalize, term_of, tokenize
-from retrieval.qtype import asks_for, evidence_flags
+from retrieval.normalize import analyze, analyze_keyed, iter_word_spans
+from retrieval.qtype import Asks, asks_for, evidence_flags
 from retrieval.variants import clitic_variants, spelling_variants
 
 DEFAULT_MIN_COVERAGE = 0.3
+# Candidates (best by BM25) whose extra evidence is looked up first; see _best_relevant.
+FIRST_CANDIDATES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +86,71 @@ def search(
     terms = analyze(question)
     groups = _term_groups(index, terms)
     query_ids = [tid for term in terms for tid in _ids_for(index, term)]
-    docs, scores = index.score(query_ids)
+    kind = asks_for(question) if ranking.evidence_weight > 0 and groups else None
+    docs, scores = _best_relevant(
+        index, groups, query_ids, ranking, kind, min_coverage, need=offset + k + 1
+    )
     if len(docs) == 0:
         return SearchResult(question, tuple(terms), [], False)
+    page_docs = docs[offset : offset + k]
+    matched = _highlight_terms(index, terms)
+    hits = [
+        _hit(index, offset + i + 1, float(scores[offset + i]), int(doc), matched)
+        for i, doc in enumerate(page_docs)
+    ]
+    return SearchResult(question, tuple(terms), hits, len(docs) > offset + k)
+
+
+def _best_relevant(
+    index: SentenceIndex,
+    groups: list[_TermGroup],
+    query_ids: list[int],
+    ranking: Ranking,
+    kind: Asks | None,
+    min_coverage: float,
+    need: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `need` best relevant candidates and their final scores, best first.
+
+    Exactly the head of ranking every candidate, but only the best candidates by
+    BM25 are scored (`index.top`) and looked up for extra evidence: as many as it
+    takes until even the largest bonus could not lift the next one above the last
+    kept. At a million sentences a question has tens of thousands of candidates
+    and reading and ranking them all was most of its time.
+    """
+    total = sum(g.weight for g in groups)
+    bound = max(ranking.context_weight, 0.0) * total
+    if kind is not None:
+        bound += max(ranking.evidence_weight, 0.0) * total / len(groups)
+    n = max(FIRST_CANDIDATES, 8 * need)
+    while True:
+        head, head_bm25 = index.top(query_ids, n)
+        scores, coverage = _final_scores(index, groups, head, head_bm25, ranking, kind)
+        keep = coverage >= min_coverage
+        kept, kept_scores = head[keep], scores[keep]
+        order = np.lexsort((kept, -kept_scores))[:need]
+        kept, kept_scores = kept[order], kept_scores[order]
+        if len(head) < n:  # every candidate was ranked
+            return kept, kept_scores
+        if len(kept) >= need and head_bm25[-1] + bound < kept_scores[-1]:
+            return kept, kept_scores
+        n *= 4
+
+
+def _final_scores(
+    index: SentenceIndex,
+    groups: list[_TermGroup],
+    docs: np.ndarray,
+    bm25: np.ndarray,
+    ranking: Ranking,
+    kind: Asks | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(score, coverage) of each candidate: BM25 plus context and answer-kind evidence."""
     own, ctx = _evidence(index, groups, docs, ranking)
-    scores = scores + ranking.context_weight * (
+    scores = bm25 + ranking.context_weight * (
         _weighted(groups, ctx) if ranking.context_all_terms else _weighted(groups, ctx & ~own)
     )
     total = sum(g.weight for g in groups)
-    kind = asks_for(question) if ranking.evidence_weight > 0 and groups else None
     if kind is not None:
         flags = evidence_flags(index)[kind][docs]
         scores = scores + ranking.evidence_weight * (total / len(groups)) * flags
@@ -101,17 +159,7 @@ def search(
         if total > 0
         else np.ones(len(docs))
     )
-    order = np.lexsort((docs, -scores))  # best first; ties by corpus order, stable
-    docs, scores, coverage = docs[order], scores[order], coverage[order]
-    keep = coverage >= min_coverage
-    docs, scores = docs[keep], scores[keep]
-    page_docs = docs[offset : offset + k]
-    matched = _highlight_terms(index, terms)
-    hits = [
-        _hit(index, offset + i + 1, float(scores[offset + i]), int(doc), matched)
-        for i, doc in enumerate(page_docs)
-    ]
-    return SearchResult(question, tuple(terms), hits, len(docs) > offset + k)
+    return scores, coverage
 
 
 def _ids_for(index: SentenceIndex, term: str) -> list[int]:
@@ -180,8 +228,7 @@ def highlight_spans(text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:
     """Character spans of the words of `text` whose index term is one of `terms`."""
     spans = []
     for start, end, word in iter_word_spans(text):
-        for token in tokenize(normalize(word)):
-            if term_of(token) in terms:
-                spans.append((start, end))
-                break
+        # analyze_keyed's cache: the same terms as analyze(word), without re-normalizing
+        if any(term in terms for term in analyze_keyed(word)[0]):
+            spans.append((start, end))
     return tuple(spans)

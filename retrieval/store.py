@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.context import CONTEXT_KEY, ContextIndex, context_of
 from retrieval.index import BM25Params, SentenceIndex, TextColumn
 from retrieval.models import Document, Source
 from retrieval.normalize import PIPELINE_VERSION
 
-FORMAT_VERSION = 2  # 2: float64 impacts
+FORMAT_VERSION = 2  # 2: float64 impacts, context field stored
 _ARRAYS = (
     "sent_doc", "sent_pos", "sent_start", "sent_end", "doc_rows", "dup_indptr", "dup_rows",
     "doc_len", "idf", "indptr", "post_docs", "post_weights",
@@ -53,6 +54,11 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
     try:
         for name in _ARRAYS:
             np.save(tmp / f"{name}.npy", getattr(index, name), allow_pickle=False)
+        # The context field is derived from the arrays above, but deriving it takes
+        # seconds at a million sentences: stored, start-up only maps it.
+        context = context_of(index)
+        np.save(tmp / "context_indptr.npy", context.indptr, allow_pickle=False)
+        np.save(tmp / "context_docs.npy", context.docs, allow_pickle=False)
         np.save(tmp / "text_blob.npy", index.texts.blob, allow_pickle=False)
         np.save(tmp / "text_offsets.npy", index.texts.offsets, allow_pickle=False)
         terms = sorted(index.vocab, key=index.vocab.__getitem__)
@@ -101,10 +107,15 @@ def load_index(
             if manifest.get(name) != value:
                 raise StaleIndex(f"cached {name} {manifest.get(name)!r} is not {value!r}")
         mode = "r" if mmap else None
+        # Plain ndarray views of the maps: np.memmap's Python-level slicing costs
+        # more than a query's arithmetic.
         arrays = {
-            name: np.load(folder / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
-            for name in (*_ARRAYS, "text_blob", "text_offsets")
+            name: np.load(folder / f"{name}.npy", mmap_mode=mode, allow_pickle=False).view(
+                np.ndarray
+            )
+            for name in (*_ARRAYS, "text_blob", "text_offsets", "context_indptr", "context_docs")
         }
+        context = ContextIndex(arrays.pop("context_indptr"), arrays.pop("context_docs"))
         terms = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         meta = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
         index = SentenceIndex(
@@ -118,6 +129,11 @@ def load_index(
             **arrays,
         )
         _check_shapes(index, manifest)
+        if len(context.indptr) != len(index.vocab) + 1 or int(context.indptr[-1]) != len(
+            context.docs
+        ):
+            raise StaleIndex("cached index is inconsistent (context)")
+        index.derived[CONTEXT_KEY] = context
         return index
     except StaleIndex:
         raise

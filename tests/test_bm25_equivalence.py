@@ -145,8 +145,8 @@ def test_top_equals_the_head_of_a_full_sort_ties_included(seed_index: SentenceIn
         order = np.lexsort((docs, -scores))
         for n in (1, 5, 10, len(docs) + 3):
             top_docs, top_scores = seed_index.top(seed_index.term_ids(terms), n)
-            assert top_docs.tolist() == docs[order][:n].tolist()
-            assert np.array_equal(top_scores, scores[order][:n])
+            assert top_docs.tolist() == docs[order][:n].tolist(), (terms, n)
+            assert np.allclose(top_scores, scores[order][:n], rtol=0, atol=1e-9)
 
 
 def test_best_first_breaks_ties_by_sentence_order() -> None:

@@ -1,0 +1,57 @@
+"""Looking up extra evidence for the best BM25 candidates only changes no answer.
+
+`search` ranks by BM25 plus bounded bonuses and evaluates candidates in growing
+batches until no unseen candidate could outrank the last hit kept. Forcing tiny
+batches must give exactly what ranking every candidate gives.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval import search as search_module
+from retrieval.index import SentenceIndex
+from retrieval.normalize import analyze
+from retrieval.qtype import asks_for
+from retrieval.search import DEFAULT_RANKING, _final_scores, _ids_for, _term_groups, search
+
+QA = Path(__file__).resolve().parent / "data" / "seeds_qa.jsonl"
+QUESTIONS = [json.loads(line)["question"] for line in QA.read_text("utf-8").splitlines()] + [
+    "روسيا",
+    "كوريا الشمالية روسيا بوتين كيم",
+    "أين التقى بوتين وكيم؟",
+    "متى زار كيم روسيا؟",
+]
+
+
+def ranked_in_full(index: SentenceIndex, question: str, min_coverage: float) -> list[int]:
+    """Every candidate scored, filtered and sorted: the definition of the ranking."""
+    terms = analyze(question)
+    groups = _term_groups(index, terms)
+    docs, bm25 = index.score([t for term in terms for t in _ids_for(index, term)])
+    kind = asks_for(question) if groups else None
+    scores, coverage = _final_scores(index, groups, docs, bm25, DEFAULT_RANKING, kind)
+    keep = coverage >= min_coverage
+    docs, scores = docs[keep], scores[keep]
+    return docs[np.lexsort((docs, -scores))].tolist()
+
+
+def place(index: SentenceIndex, doc: int) -> tuple[str, int]:
+    sentence = index.sentence(int(index.rows_of(doc)[0]))
+    return sentence.doc, sentence.position
+
+
+@pytest.mark.parametrize("first", [1, 3])
+def test_small_batches_give_the_full_ranking(
+    seed_index: SentenceIndex, monkeypatch: pytest.MonkeyPatch, first: int
+) -> None:
+    monkeypatch.setattr(search_module, "FIRST_CANDIDATES", first)
+    for question in QUESTIONS:
+        expected = ranked_in_full(seed_index, question, 0.3)
+        for k, offset in ((1, 0), (5, 0), (3, 2)):
+            result = search(seed_index, question, k=k, offset=offset, min_coverage=0.3)
+            got = [(h.sentence.doc, h.sentence.position) for h in result.hits]
+            assert got == [place(seed_index, d) for d in expected[offset : offset + k]], question
+            assert result.has_more == (len(expected) > offset + k), question
