@@ -153,3 +153,21 @@ def test_best_first_breaks_ties_by_sentence_order() -> None:
     docs = np.array([9, 3, 7, 1, 5])
     scores = np.array([1.0, 2.0, 2.0, 2.0, 0.5])
     assert best_first(docs, scores, 2)[0].tolist() == [1, 3]
+
+
+def test_a_reloaded_index_scores_and_ranks_as_the_built_one(
+    corner_documents: list[Document], tmp_path: Path
+) -> None:
+    from retrieval.context import build_context, context_of
+    from retrieval.store import load_index, save_index
+
+    built = build_index(corner_documents, corpus_key="k")
+    save_index(built, tmp_path)
+    loaded = load_index(tmp_path, "k", built.params)
+    assert_same_index(built, loaded)
+    fresh = build_context(loaded)
+    assert np.array_equal(context_of(loaded).indptr, fresh.indptr)
+    assert np.array_equal(context_of(loaded).docs, fresh.docs)
+    for terms in questions(built, seed=4, n=40):
+        ids = built.term_ids(terms)
+        assert np.array_equal(built.top(ids, 5)[0], loaded.top(ids, 5)[0])
