@@ -23,6 +23,7 @@ ENV_CONFIG = "COVERAGE_BOT_CONFIG"
 ENV_CORPUS = "COVERAGE_BOT_CORPUS"
 ENV_INDEX_DIR = "COVERAGE_BOT_INDEX_DIR"
 ENV_API_URL = "TELEGRAM_API_URL"
+ENV_HEARTBEAT = "COVERAGE_BOT_HEARTBEAT"
 
 
 class ConfigError(Exception):
@@ -124,7 +125,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     env_index = os.environ.get(ENV_INDEX_DIR)
     index_dir = env_index if env_index else corpus.get("index_dir")
     telegram = values.get("telegram", {})
-    heartbeat = telegram.get("heartbeat_file")
+    heartbeat = os.environ.get(ENV_HEARTBEAT) or telegram.get("heartbeat_file")
     access = values.get("access", {})
     return Settings(
         source=file,
@@ -136,8 +137,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         access=AccessSettings(**{k: _ids_or(v) for k, v in access.items()}),
         telegram=TelegramSettings(
             **{k: v for k, v in telegram.items() if k not in ("heartbeat_file", "api_url")},
-            api_url=(os.environ.get(ENV_API_URL) or telegram.get("api_url") or
-                     TelegramSettings.api_url).rstrip("/"),
+            api_url=(
+                os.environ.get(ENV_API_URL) or telegram.get("api_url") or TelegramSettings.api_url
+            ).rstrip("/"),
             heartbeat_file=_resolve(base, heartbeat) if heartbeat else None,
         ),
     )
