@@ -34,6 +34,8 @@ RLI = "\u2067"  # RIGHT-TO-LEFT ISOLATE
 FSI = "\u2068"  # FIRST STRONG ISOLATE: the content picks its own direction
 PDI = "\u2069"  # POP DIRECTIONAL ISOLATE
 _BOLD_OVERHEAD = len("<b></b>")
+CONTINUED = RLM + texts.CONTINUED
+CONTINUED_ROOM = len(CONTINUED) + 2  # the "continued" line and its separator
 _LIST_LIMIT = 10  # file names listed per section of a reload report
 _LINE_LIMIT = 300  # characters of one problem reason shown
 
@@ -126,7 +128,7 @@ def hit_blocks(hit: Hit, limit: int = MAX_LENGTH) -> list[str]:
     would not fit in a message (then cut between words, the citation under the last)."""
     label = f"{hit.rank}. "
     cite = citation(hit.sources)
-    budget = limit - message_length(cite) - len(RLM + label + RLI + PDI) - 2
+    budget = limit - CONTINUED_ROOM - message_length(cite) - len(RLM + label + RLI + PDI) - 2
     pieces = split_text(hit.text, hit.highlights, max(budget, 100))
     blocks = []
     for i, (start, end) in enumerate(pieces):
@@ -166,14 +168,19 @@ def split_text(text: str, spans: Sequence[tuple[int, int]], budget: int) -> list
 
 
 def pack(blocks: Sequence[str], limit: int = MAX_LENGTH, separator: str = "\n\n") -> list[str]:
-    """Blocks joined into as few messages as fit within `limit`; a block is never cut."""
+    """Blocks joined into as few messages as fit within `limit`; a block is never cut.
+
+    Every message after the first opens with a "continued" line: Telegram strips
+    invisible marks from the start of a message, so its first line must begin with an
+    Arabic letter to read right-to-left. Blocks must fit in `limit - CONTINUED_ROOM`.
+    """
     messages: list[str] = []
     current = ""
     for block in blocks:
         candidate = f"{current}{separator}{block}" if current else block
         if current and message_length(candidate) > limit:
             messages.append(current)
-            current = block
+            current = f"{CONTINUED}{separator}{block}"
         else:
             current = candidate
     if current:
@@ -204,7 +211,7 @@ def render_context(
     blocks = [header]
     for sentence in sentences:
         spans = [(0, len(sentence.text))] if sentence.position == focus else []
-        budget = limit - len(RLM + RLI + PDI) - 2
+        budget = limit - CONTINUED_ROOM - len(RLM + RLI + PDI) - 2
         for start, end in split_text(sentence.text, spans, budget):
             body = emphasize(sentence.text[start:end], spans, offset=start)
             blocks.append(rtl_line(rtl_isolate(body)))
@@ -257,13 +264,12 @@ def render_reload_report(report: ReloadReport, seconds: float) -> list[str]:
     )
     if not any(names for _, names in changes):
         lines.append(rtl_line(texts.RELOAD_UNCHANGED))
-    blocks = ["\n".join(lines)]
     for title, names in changes:
         if names:
-            blocks.append(_listing(title, [f"<code>{escape(_clip(n))}</code>" for n in names]))
+            lines += _listing(title, [f"<code>{escape(_clip(n))}</code>" for n in names])
     if report.after.problems:
-        blocks.append(_listing(texts.RELOAD_SKIPPED, _problem_lines(report.after.problems)))
-    return pack(blocks, separator="\n")
+        lines += _listing(texts.RELOAD_SKIPPED, _problem_lines(report.after.problems))
+    return pack(lines, separator="\n")
 
 
 def render_reload_failure(reason: str, seconds: float, current: Snapshot | None) -> str:
@@ -320,11 +326,13 @@ def format_duration(seconds: float) -> str:
     return " ".join(parts[:2])
 
 
-def _listing(title: str, items: Sequence[str]) -> str:
-    shown = [rtl_line(f"• {own_isolate(item)}") for item in items[:_LIST_LIMIT]]
+def _listing(title: str, items: Sequence[str]) -> list[str]:
+    """A titled list of at most _LIST_LIMIT lines, then how many more there are."""
+    lines = [rtl_line(title.format(count=len(items)))]
+    lines += [rtl_line(f"• {own_isolate(item)}") for item in items[:_LIST_LIMIT]]
     if len(items) > _LIST_LIMIT:
-        shown.append(rtl_line(texts.MORE_ITEMS.format(count=len(items) - _LIST_LIMIT)))
-    return "\n".join([rtl_line(title.format(count=len(items))), *shown])
+        lines.append(rtl_line(texts.MORE_ITEMS.format(count=len(items) - _LIST_LIMIT)))
+    return lines
 
 
 def _problem_lines(problems: Sequence[Problem]) -> list[str]:

@@ -24,6 +24,7 @@ ENV_CORPUS = "COVERAGE_BOT_CORPUS"
 ENV_INDEX_DIR = "COVERAGE_BOT_INDEX_DIR"
 ENV_API_URL = "TELEGRAM_API_URL"
 ENV_HEARTBEAT = "COVERAGE_BOT_HEARTBEAT"
+DEFAULT_API_URL = "https://api.telegram.org"
 
 
 class ConfigError(Exception):
@@ -53,7 +54,7 @@ class AccessSettings:
 
 @dataclass(frozen=True, slots=True)
 class TelegramSettings:
-    api_url: str = "https://api.telegram.org"
+    api_url: str = DEFAULT_API_URL
     heartbeat_file: Path | None = None
     heartbeat_max_age: float = 120.0
 
@@ -138,7 +139,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         telegram=TelegramSettings(
             **{k: v for k, v in telegram.items() if k not in ("heartbeat_file", "api_url")},
             api_url=(
-                os.environ.get(ENV_API_URL) or telegram.get("api_url") or TelegramSettings.api_url
+                os.environ.get(ENV_API_URL) or telegram.get("api_url") or DEFAULT_API_URL
             ).rstrip("/"),
             heartbeat_file=_resolve(base, heartbeat) if heartbeat else None,
         ),

@@ -60,6 +60,7 @@ EXPIRED = "انتهت صلاحية هذه النتيجة (أُعيد تحميل 
 
 ANSWER_HEADER = "<b>أقرب الجمل إلى سؤالك:</b>"
 MORE_HEADER = "<b>نتائج أخرى</b> (من {first} إلى {last}):"
+CONTINUED = "<i>(تابع)</i>"
 MORE_BUTTON = "المزيد"
 CONTEXT_BUTTON = "السياق {rank}"
 CONTEXT_HEADER = "<b>سياق الجملة {rank}</b> من: {title}"

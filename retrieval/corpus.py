@@ -14,13 +14,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import regex
 import yaml
 
 from retrieval.models import Document, Problem, Source
 
 SUFFIXES = (".txt", ".md")
+# A news article is kilobytes; a file this large is an export or a mistake, and
+# indexing it would stall a reload for everyone.
+MAX_FILE_BYTES = 20 * 1024 * 1024
 SOURCES_FILE = "sources.yaml"
 META_KEYS = ("title", "outlet", "url", "date")
+_WORD_CHAR_RE = regex.compile(r"[\p{L}\p{N}]")
 
 
 class CorpusError(Exception):
@@ -34,7 +39,7 @@ class Corpus:
     problems: list[Problem]
 
 
-def load_corpus(folder: str | os.PathLike[str]) -> Corpus:
+def load_corpus(folder: str | os.PathLike[str], max_file_bytes: int = MAX_FILE_BYTES) -> Corpus:
     """Documents of `folder` and the problems met on the way; raises CorpusError only
     when the folder itself is unusable."""
     root = Path(folder)
@@ -51,7 +56,7 @@ def load_corpus(folder: str | os.PathLike[str]) -> Corpus:
     documents = []
     for path in files:
         rel = path.relative_to(root).as_posix()
-        document = _read_document(path, rel, sources.pop(rel, None), problems)
+        document = _read_document(path, rel, sources.pop(rel, None), problems, max_file_bytes)
         if document is not None:
             documents.append(document)
     for rel in sorted(sources):
@@ -71,7 +76,9 @@ def _corpus_files(root: Path, problems: list[Problem]) -> list[Path]:
             path = Path(dirpath, name)
             if path.is_symlink() and not path.resolve().is_relative_to(real_root):
                 rel = path.relative_to(root).as_posix()
-                problems.append(Problem(rel, "skipped, a link that leads outside the corpus folder"))
+                problems.append(
+                    Problem(rel, "skipped, a link that leads outside the corpus folder")
+                )
                 continue
             found.append(path)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
@@ -123,22 +130,37 @@ def _clean_meta(
 
 
 def _read_document(
-    path: Path, rel: str, listed: dict[str, str] | None, problems: list[Problem]
+    path: Path,
+    rel: str,
+    listed: dict[str, str] | None,
+    problems: list[Problem],
+    max_file_bytes: int,
 ) -> Document | None:
     try:
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            limit = f"{max_file_bytes / 1024 / 1024:g} MB"
+            problems.append(Problem(rel, f"skipped, too large ({size:,} bytes; limit {limit})"))
+            return None
         data = path.read_bytes()
     except OSError as exc:
         problems.append(Problem(rel, f"skipped, cannot be read: {exc.strerror or exc}"))
         return None
-    if b"\x00" in data:
+    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         problems.append(Problem(rel, "skipped, binary file (contains NUL bytes)"))
         return None
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(rel, f"skipped, not UTF-8 (bad byte at offset {exc.start})"))
+        problems.append(
+            Problem(
+                rel, f"skipped, not UTF-8 (bad byte at offset {exc.start})" + _encoding_hint(data)
+            )
+        )
         return None
-    offset = len(data.decode("utf-8")) - len(text) if data.startswith(b"\xef\xbb\xbf") else 0
+    # A byte order mark is not text; spans still count it, as they index the file.
+    offset = 1 if text.startswith("\ufeff") else 0
+    text = text[offset:]
     meta = dict(listed or {})
     body, body_offset, front = _split_front_matter(text, rel, problems)
     if front is None and body_offset < 0:
@@ -147,6 +169,9 @@ def _read_document(
         meta.update(front)
     if not body.strip():
         problems.append(Problem(rel, "skipped, empty (no text)"))
+        return None
+    if not _WORD_CHAR_RE.search(body):
+        problems.append(Problem(rel, "skipped, no words (only marks, punctuation or symbols)"))
         return None
     source = Source(
         doc=rel,
@@ -191,6 +216,20 @@ def _split_front_matter(
         consumed += len(line)
     problems.append(Problem(rel, "skipped, front matter opened with '---' is never closed"))
     return "", -1, None
+
+
+def _encoding_hint(data: bytes) -> str:
+    """Name the likely encoding of a non-UTF-8 file, so the fix is one iconv away."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "; it looks like UTF-16: convert it to UTF-8"
+    try:
+        decoded = data.decode("cp1256")
+    except UnicodeDecodeError:
+        return ""
+    arabic = sum(1 for ch in decoded if "\u0600" <= ch <= "\u06ff")
+    if arabic > len(decoded) / 4:
+        return "; it looks like Windows-1256: convert with iconv -f cp1256 -t utf-8"
+    return ""
 
 
 def _short(exc: BaseException) -> str:

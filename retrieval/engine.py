@@ -97,9 +97,7 @@ class Engine:
         """Load the corpus (first time); raises ReloadFailed when nothing can be served."""
         return self.reload(progress).after
 
-    def reload(
-        self, progress: ProgressFactory | None = None
-    ) -> ReloadReport:
+    def reload(self, progress: ProgressFactory | None = None) -> ReloadReport:
         """Re-read the corpus and swap in its index; see the module docstring."""
         if not self._reload_lock.acquire(blocking=False):
             raise ReloadInProgress("a reload is already running")

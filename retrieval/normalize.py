@@ -32,15 +32,18 @@ from retrieval.stopwords import STOP_WORDS
 
 # Bump when any step below changes what terms a text yields: persisted indexes
 # built by another pipeline version are rebuilt, never trusted.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 # Letters that outlets use for sounds Arabic lacks (g, v, p, ch); each is read as
 # the Arabic letter most outlets write instead.
-_LOAN_LETTERS = str.maketrans({"گ": "ك", "ڤ": "ف", "پ": "ب", "چ": "ج", "ڠ": "غ", "ک": "ك", "ی": "ي"})
+_LOAN_LETTERS = str.maketrans(
+    {"گ": "ك", "ڤ": "ف", "پ": "ب", "چ": "ج", "ڠ": "غ", "ک": "ك", "ی": "ي"}
+)
 _TATWEEL = "\u0640"
 # Format controls (RLM, ZWJ, isolates…) carry no meaning for matching.
 _FORMAT_RE = regex.compile(r"\p{Cf}+")
+_CONTROL_RE = regex.compile(r"\p{Cc}")
 _WORD_RE = regex.compile(r"[^\s\p{P}\p{S}]+")
 _HAS_WORD_CHAR_RE = regex.compile(r"[\p{L}\p{N}]")
 
@@ -52,7 +55,7 @@ def normalize(text: str) -> str:
     ligatures become letters), then marks and letter variants.
     """
     text = normalize_unicode(text)
-    text = _FORMAT_RE.sub("", text)
+    text = _CONTROL_RE.sub(" ", _FORMAT_RE.sub("", text))
     text = dediac_ar(text).replace(_TATWEEL, "")
     text = normalize_alef_ar(text)
     text = normalize_alef_maksura_ar(text)

@@ -16,6 +16,8 @@ cannot become a megabyte-long "sentence".
 
 from __future__ import annotations
 
+import itertools
+
 import regex
 
 MAX_SENTENCE_CHARS = 1000
@@ -55,7 +57,7 @@ def _split_line(line: str) -> list[tuple[int, int]]:
         cuts.append(end)
     cuts.append(len(line))
     spans = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         span = _trim(line, a, b)
         if span is not None:
             spans.append(span)
@@ -96,10 +98,7 @@ def _quoted_regions(line: str) -> list[tuple[int, int]]:
 
 def _inside(regions: list[tuple[int, int]], start: int, end: int) -> bool:
     """True when a terminator run sits inside a quote and the quote goes on after it."""
-    for open_at, close_at in regions:
-        if open_at < start and end < close_at:
-            return True
-    return False
+    return any(open_at < start and end < close_at for open_at, close_at in regions)
 
 
 def _trim(line: str, a: int, b: int) -> tuple[int, int] | None:

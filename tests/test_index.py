@@ -1,0 +1,39 @@
+"""Scoring through postings equals rank-bm25's full scan."""
+
+from rank_bm25 import BM25Okapi
+
+from retrieval.corpus import load_corpus
+from retrieval.index import SentenceIndex, build_index
+from retrieval.normalize import analyze
+from retrieval.search import search
+
+QUESTIONS = [
+    "ماذا قال كيم عن الإمبريالية؟",
+    "قاعدة فوستوشني الفضائية",
+    "روسيا روسيا كوريا",  # a repeated term counts twice, as in rank-bm25
+    "تسليم الأسلحة من كوريا الشمالية إلى روسيا",
+    "وزير الدفاع الروسي سيرغي شويغو",
+]
+
+
+def test_postings_scores_equal_rank_bm25_full_scan(seed_index: SentenceIndex) -> None:
+    corpus = [analyze(seed_index.texts[int(row)]) for row in seed_index.doc_rows]
+    reference = BM25Okapi(corpus, k1=1.5, b=0.75, epsilon=0.25)
+    for question in QUESTIONS:
+        terms = analyze(question)
+        expected = reference.get_scores(terms)
+        docs, scores = seed_index.score(seed_index.term_ids(terms))
+        full = [0.0] * seed_index.n_docs
+        for doc, score in zip(docs, scores, strict=True):
+            full[int(doc)] = float(score)
+        assert max(abs(a - b) for a, b in zip(full, expected, strict=True)) < 1e-6, question
+
+
+def test_identical_sentences_are_indexed_once_and_cite_every_place(tmp_path) -> None:
+    quote = "سندعم دائما قرارات الرئيس بوتين والقيادة الروسية."
+    (tmp_path / "a.txt").write_text(f"{quote}\nخبر أول.", encoding="utf-8")
+    (tmp_path / "b.txt").write_text(f"خبر ثان.\n{quote}", encoding="utf-8")
+    index = build_index(load_corpus(tmp_path).documents)
+    assert index.n_sentences == 4 and index.n_docs == 3
+    (hit,) = search(index, "قرارات الرئيس بوتين").hits
+    assert [s.doc for s in hit.sources] == ["a.txt", "b.txt"]
