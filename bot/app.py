@@ -29,6 +29,7 @@ from telegram.ext import (
 
 from bot import handlers, heartbeat, texts
 from bot.access import Access, RateLimiter, gate
+from bot.logs import hide_secret
 from bot.settings import Settings
 from bot.state import STATE_KEY, BotState, state_of
 from retrieval.engine import Engine
@@ -67,6 +68,7 @@ def build_application(
     heartbeat_interval: float = heartbeat.DEFAULT_INTERVAL,
 ) -> Application:
     """The bot, ready to run: `engine` must be open (its index is what gets served)."""
+    hide_secret(token)  # before the Bot exists: it logs its URLs, token included, at DEBUG
     api = settings.telegram.api_url
     lifecycle = _Lifecycle(settings.telegram.heartbeat_file, heartbeat_interval)
     application = (
