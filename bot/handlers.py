@@ -24,7 +24,7 @@ from bot.addressing import is_private, without_mention
 from bot.answers import CONTEXT, MORE, Answer, Cited, context_data, more_data, parse_button
 from bot.answers import sources_data as sources_button_data
 from bot.state import BotState, state_of
-from retrieval.engine import ReloadFailed, ReloadInProgress
+from retrieval.engine import ReloadFailed, ReloadInProgress, Snapshot
 from retrieval.search import SearchResult, search
 
 log = logging.getLogger(__name__)
@@ -143,9 +143,7 @@ async def _send_page(
     return sent
 
 
-def answer_keyboard(
-    key: str, cited: Sequence[Cited], has_more: bool, with_more: bool = True
-) -> InlineKeyboardMarkup:
+def answer_keyboard(key: str, cited: Sequence[Cited], has_more: bool) -> InlineKeyboardMarkup:
     """Context buttons for the cited sentences, and "more" when more results exist."""
     buttons = [
         InlineKeyboardButton(
@@ -154,7 +152,7 @@ def answer_keyboard(
         for c in cited[:CONTEXT_BUTTONS]
     ]
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    if has_more and with_more:
+    if has_more:
         rows.append([InlineKeyboardButton(texts.MORE_BUTTON, callback_data=more_data(key))])
     return InlineKeyboardMarkup(rows)
 
@@ -185,11 +183,12 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(texts.EXPIRED, show_alert=True)
 
 
-def _valid_answer(state: BotState, key: str, chat_id: int | None) -> Answer | None:
+def _valid_answer(
+    state: BotState, key: str, chat_id: int | None, snapshot: Snapshot
+) -> Answer | None:
+    """The cached answer behind a button, if it was given in this chat from this index."""
     entry = state.answers.get(key)
-    if entry is None or entry.chat_id != chat_id:
-        return None
-    if entry.generation != state.engine.snapshot.generation:
+    if entry is None or entry.chat_id != chat_id or entry.generation != snapshot.generation:
         return None
     return entry
 
@@ -200,7 +199,7 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> 
     query = update.callback_query
     message = query.message
     chat_id = message.chat.id if message else None
-    entry = _valid_answer(state, key, chat_id)
+    entry = _valid_answer(state, key, chat_id, state.engine.snapshot)
     if entry is None or not isinstance(message, Message):
         await query.answer(texts.EXPIRED, show_alert=True)
         return
@@ -224,9 +223,10 @@ async def show_context(
     state = state_of(context)
     query = update.callback_query
     message = query.message
-    entry = _valid_answer(state, key, message.chat.id if message else None)
+    snapshot = state.engine.snapshot  # once: a reload may swap it at any moment
+    entry = _valid_answer(state, key, message.chat.id if message else None, snapshot)
     cited = entry.cited_at(rank) if entry else None
-    index = state.engine.snapshot.index
+    index = snapshot.index
     doc_index = (
         next((i for i, s in enumerate(index.sources) if s.doc == cited.doc), None)
         if cited
