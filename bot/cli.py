@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 from pathlib import Path
@@ -19,7 +20,18 @@ from tqdm import tqdm
 from bot import heartbeat
 from bot.logs import configure_logging, hide_secret, redact
 from bot.settings import ConfigError, Settings, load_settings
+from retrieval.corpus import load_corpus
 from retrieval.engine import Engine, ReloadFailed, Snapshot
+from retrieval.evaluate import (
+    Outcome,
+    QuestionFileError,
+    dump_record,
+    golds_for,
+    judge_hits,
+    load_questions,
+    metrics,
+    render_metrics,
+)
 from retrieval.models import Hit
 from retrieval.search import SearchResult
 
@@ -107,6 +119,17 @@ def _parser() -> argparse.ArgumentParser:
         "--max-age", type=float, help="seconds (default: telegram.heartbeat_max_age)"
     )
     health.set_defaults(run=_health)
+
+    evaluate = commands.add_parser(
+        "eval", parents=[common], help="score retrieval on a question file (JSON Lines)"
+    )
+    evaluate.add_argument("--questions", type=Path, required=True, help="question file")
+    evaluate.add_argument(
+        "--k", type=_positive, default=10, help="sentences retrieved per question (default: 10)"
+    )
+    evaluate.add_argument("--dump", type=Path, help="write each question's hits to this file")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.set_defaults(run=_eval)
     return parser
 
 
@@ -225,6 +248,49 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     engine = engine_for(settings, args.corpus)
     snapshot = engine.open(_progress_bar(True))
     print(describe_snapshot(snapshot, engine))
+    return ExitStatus.OK
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        questions = load_questions(args.questions)
+    except QuestionFileError as exc:
+        print(f"coverage-bot: {exc}", file=sys.stderr)
+        return ExitStatus.USAGE
+    engine = engine_for(settings, args.corpus)
+    snapshot = engine.open(_progress_bar(True))
+    documents = load_corpus(engine.corpus_dir).documents
+    known = {s.doc for s in snapshot.index.sources}
+    strangers = sorted({q.doc for q in questions if q.doc and q.doc not in known})
+    if strangers:
+        print(
+            f"coverage-bot: warning: {len(strangers)} document(s) named by {args.questions} "
+            f"are not in {engine.corpus_dir} (e.g. {strangers[0]}); their spans cannot match",
+            file=sys.stderr,
+        )
+    golds = golds_for(questions, snapshot.index, documents)
+    outcomes = []
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
+    try:
+        bar = tqdm(questions, unit="q", desc="eval", disable=len(questions) < 50, leave=False)
+        for question, gold in zip(bar, golds, strict=True):
+            started = time.perf_counter()
+            result = engine.search(question.question, k=args.k)
+            seconds = time.perf_counter() - started
+            outcomes.append(
+                Outcome(question, len(result.hits), judge_hits(gold, result.hits), seconds)
+            )
+            if dump is not None:
+                dump.write(json.dumps(dump_record(question, result.hits), ensure_ascii=False))
+                dump.write("\n")
+    finally:
+        if dump is not None:
+            dump.close()
+    scores = metrics(outcomes)
+    if args.json:
+        print(json.dumps(scores.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_metrics(scores))
     return ExitStatus.OK
 
 

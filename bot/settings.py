@@ -40,7 +40,7 @@ class CorpusSettings:
 @dataclass(frozen=True, slots=True)
 class RetrievalSettings:
     top_k: int = 5
-    min_coverage: float = 0.4
+    min_coverage: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from retrieval.context import context_of
 from retrieval.corpus import Corpus, CorpusError, load_corpus
 from retrieval.index import BM25Params, SentenceIndex, build_index
 from retrieval.models import Problem
-from retrieval.search import DEFAULT_MIN_COVERAGE, SearchResult, search
+from retrieval.qtype import evidence_flags
+from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
 
 log = logging.getLogger(__name__)
+
+# BM25 parameters for sentences, measured on ARCD dev (benchmarks/quality.md): a
+# lower b than rank-bm25's 0.75 because a sentence's length says little about how
+# much it is "about" a term; a lower k1 because a term rarely repeats in one.
+SENTENCE_PARAMS = BM25Params(k1=0.8, b=0.3)
 
 # Given the number of documents to index, returns a callback ticked once per document.
 ProgressFactory = Callable[[int], Callable[[int], None]]
@@ -70,10 +77,12 @@ class Engine:
         params: BM25Params | None = None,
         top_k: int = 5,
         min_coverage: float = DEFAULT_MIN_COVERAGE,
+        ranking: Ranking = DEFAULT_RANKING,
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
         self.index_dir = Path(index_dir) if index_dir is not None else None
-        self.params = params or BM25Params()
+        self.params = params or SENTENCE_PARAMS
+        self.ranking = ranking
         self.top_k = top_k
         self.min_coverage = min_coverage
         self._snapshot: Snapshot | None = None
@@ -116,6 +125,7 @@ class Engine:
             k=k or self.top_k,
             offset=offset,
             min_coverage=self.min_coverage,
+            ranking=self.ranking,
         )
 
     def _load(self, progress: ProgressFactory | None) -> Snapshot:
@@ -129,6 +139,9 @@ class Engine:
             raise ReloadFailed(f"no usable document in {self.corpus_dir} ({reasons})")
         key = corpus_key(corpus.documents, self.params)
         index, from_cache, cache_error = self._cached_or_built(corpus, key, progress)
+        # Derived ranking structures, built now so the first question is not slow.
+        context_of(index)
+        evidence_flags(index)
         seconds = time.perf_counter() - started
         return Snapshot(index, corpus.problems, time.time(), seconds, from_cache, cache_error)
 

@@ -84,6 +84,8 @@ class SentenceIndex:
     pipeline_version: str = PIPELINE_VERSION
     build_seconds: float = 0.0
     _local: threading.local = field(default_factory=threading.local, repr=False)
+    # Structures derived from the arrays above on first use (e.g. retrieval.context).
+    derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_docs(self) -> int:

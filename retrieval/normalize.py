@@ -84,9 +84,13 @@ def term_of(token: str) -> str | None:
     term = _TERM_CACHE.get(token, "")
     if term != "":
         return term
-    term = None if token in STOP_WORDS else light_stem(token)
-    if not term or term in STOP_WORDS:
+    if token in STOP_WORDS or len(token) < 2:
         term = None
+    else:
+        term = light_stem(token)
+        # A stem that is a function word ("الله" → "له") keeps its whole form.
+        if term in STOP_WORDS:
+            term = token
     if len(_TERM_CACHE) < _TERM_CACHE_LIMIT:
         _TERM_CACHE[token] = term
     return term

@@ -1,12 +1,22 @@
 """Answering a question: analyze it, score sentences, keep the relevant ones, cite them.
 
+Candidates are the sentences holding at least one question term (or a corpus
+spelling of it: جونج/جونغ, بقاعدة→قاعدة, see retrieval/variants.py). Their score:
+
+    BM25 (exactly rank-bm25's BM25Okapi over unique sentences, `index.score`)
+  + context_weight × IDF of each question term found in the sentence's context
+    (document title, previous and next sentence; retrieval/context.py)
+  + evidence_weight × mean question-term IDF when the question asks where / when /
+    how many and the sentence names a place / date / number (retrieval/qtype.py)
+
 Relevance rule: a sentence is returned only if it holds enough of the question.
 Each distinct question term weighs its IDF (a term no sentence holds weighs the
-most a term can); a sentence's *coverage* is the share of that weight its terms
-match. Sentences under `min_coverage` are dropped, so a question about something
+most a term can); a sentence's *coverage* is the share of that weight found in
+the sentence or its context (`context_coverage` of it when only the context has
+it). Sentences under `min_coverage` are dropped, so a question about something
 the corpus never mentions gets no hits instead of the best of the noise, and a
 sentence matching only a common word ("روسيا") does not answer a question about
-the interpreter's name.
+the interpreter's name. The answer-kind bonus never counts toward coverage.
 """
 
 from __future__ import annotations
@@ -15,12 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.context import context_of
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
 from retrieval.normalize import analyze, iter_word_spans, normalize, term_of, tokenize
-from retrieval.variants import spelling_variants
+from retrieval.qtype import asks_for, evidence_flags
+from retrieval.variants import clitic_variants, spelling_variants
 
-DEFAULT_MIN_COVERAGE = 0.4
+DEFAULT_MIN_COVERAGE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +51,34 @@ class _TermGroup:
     weight: float
 
 
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """Weights of the evidence added to a sentence's own BM25 score (see module docstring).
+
+    `Ranking.plain()` turns every extra signal off: the score is then exactly BM25.
+    Defaults were measured on ARCD dev (benchmarks/quality.md).
+    """
+
+    context_weight: float = 0.3  # score per question term in the context, × its IDF
+    context_coverage: float = 1.0  # share of a term's weight a context-only match covers
+    context_all_terms: bool = True  # context also scores terms the sentence holds itself
+    evidence_weight: float = 0.5  # bonus, × the question's mean term IDF, for answer-kind evidence
+
+    @classmethod
+    def plain(cls) -> Ranking:
+        return cls(0.0, 0.0, False, 0.0)
+
+
+DEFAULT_RANKING = Ranking()
+
+
 def search(
     index: SentenceIndex,
     question: str,
     k: int = 5,
     offset: int = 0,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
+    ranking: Ranking = DEFAULT_RANKING,
 ) -> SearchResult:
     """The relevant hits ranked offset+1 … offset+k for `question`."""
     terms = analyze(question)
@@ -53,9 +87,22 @@ def search(
     docs, scores = index.score(query_ids)
     if len(docs) == 0:
         return SearchResult(question, tuple(terms), [], False)
+    own, ctx = _evidence(index, groups, docs, ranking)
+    scores = scores + ranking.context_weight * (
+        _weighted(groups, ctx) if ranking.context_all_terms else _weighted(groups, ctx & ~own)
+    )
+    total = sum(g.weight for g in groups)
+    kind = asks_for(question) if ranking.evidence_weight > 0 and groups else None
+    if kind is not None:
+        flags = evidence_flags(index)[kind][docs]
+        scores = scores + ranking.evidence_weight * (total / len(groups)) * flags
+    coverage = (
+        (_weighted(groups, own) + ranking.context_coverage * _weighted(groups, ctx & ~own)) / total
+        if total > 0
+        else np.ones(len(docs))
+    )
     order = np.lexsort((docs, -scores))  # best first; ties by corpus order, stable
-    docs, scores = docs[order], scores[order]
-    coverage = _coverage(index, groups, docs)
+    docs, scores, coverage = docs[order], scores[order], coverage[order]
     keep = coverage >= min_coverage
     docs, scores = docs[keep], scores[keep]
     page_docs = docs[offset : offset + k]
@@ -69,8 +116,12 @@ def search(
 
 def _ids_for(index: SentenceIndex, term: str) -> list[int]:
     ids = index.term_ids([term])
-    ids += index.term_ids(v for v in spelling_variants(term) if v != term)
-    return ids
+    ids += index.term_ids(v for v in _variants(term) if v != term)
+    return list(dict.fromkeys(ids))
+
+
+def _variants(term: str) -> list[str]:
+    return spelling_variants(term) + clitic_variants(term)
 
 
 def _term_groups(index: SentenceIndex, terms: list[str]) -> list[_TermGroup]:
@@ -82,24 +133,33 @@ def _term_groups(index: SentenceIndex, terms: list[str]) -> list[_TermGroup]:
     return groups
 
 
-def _coverage(index: SentenceIndex, groups: list[_TermGroup], docs: np.ndarray) -> np.ndarray:
-    total = sum(g.weight for g in groups)
-    if total <= 0:
-        return np.ones(len(docs))
-    covered = np.zeros(len(docs))
-    for group in groups:
-        held = np.zeros(len(docs), dtype=bool)
+def _evidence(
+    index: SentenceIndex, groups: list[_TermGroup], docs: np.ndarray, ranking: Ranking
+) -> tuple[np.ndarray, np.ndarray]:
+    """(groups × docs) booleans: the sentence holds the term; its context holds it."""
+    own = np.zeros((len(groups), len(docs)), dtype=bool)
+    ctx = np.zeros_like(own)
+    use_context = ranking.context_weight > 0 or ranking.context_coverage > 0
+    context = context_of(index) if use_context else None
+    for g, group in enumerate(groups):
         for term_id in group.term_ids:
-            held |= index.contains(term_id, docs)
-        covered += held * group.weight
-    return covered / total
+            own[g] |= index.contains(term_id, docs)
+            if context is not None:
+                ctx[g] |= context.contains(term_id, docs)
+    return own, ctx
+
+
+def _weighted(groups: list[_TermGroup], held: np.ndarray) -> np.ndarray:
+    """Sum of the IDF weights of the held groups, per doc."""
+    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
+    return weights @ held if len(groups) else np.zeros(held.shape[1])
 
 
 def _highlight_terms(index: SentenceIndex, terms: list[str]) -> set[str]:
     """The question's terms plus the corpus spellings they were matched through."""
     matched = set(terms)
     for term in terms:
-        matched.update(v for v in spelling_variants(term) if v in index.vocab)
+        matched.update(v for v in _variants(term) if v in index.vocab)
     return matched
 
 

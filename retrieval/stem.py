@@ -16,6 +16,10 @@ _ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")
 _SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
 
 
+MIN_STEM = int(__import__("os").environ.get("MIN_STEM", "2"))
+MIN_PREFIX = int(__import__("os").environ.get("MIN_PREFIX", "2"))
+
+
 def light_stem(token: str) -> str:
     """Strip light10's affixes from a normalized token; short and non-Arabic words pass through."""
     if len(token) < 3 or not ("\u0621" <= token[0] <= "\u064a"):
@@ -24,10 +28,10 @@ def light_stem(token: str) -> str:
     if word.startswith("و") and len(word) >= 4:
         word = word[1:]
     for article in _ARTICLES:
-        if word.startswith(article) and len(word) - len(article) >= 2:
+        if word.startswith(article) and len(word) - len(article) >= MIN_PREFIX:
             word = word[len(article) :]
             break
     for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+        if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
             word = word[: -len(suffix)]
     return word

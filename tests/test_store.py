@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from retrieval.corpus import load_corpus
-from retrieval.engine import Engine
+from retrieval.engine import SENTENCE_PARAMS, Engine
 from retrieval.index import BM25Params, build_index
 from retrieval.search import search
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
@@ -71,7 +71,7 @@ def test_a_corrupt_cache_is_rebuilt(corpus_copy: Path, tmp_path: Path, damage: s
     else:
         target.unlink()
     with pytest.raises(StaleIndex):
-        load_index(cache, folder.name, BM25Params())
+        load_index(cache, folder.name, SENTENCE_PARAMS)
     snapshot = Engine(corpus_copy, cache).open()
     assert not snapshot.from_cache
     assert hits(snapshot.index) == expected
@@ -79,11 +79,12 @@ def test_a_corrupt_cache_is_rebuilt(corpus_copy: Path, tmp_path: Path, damage: s
 
 def test_a_cache_of_other_shape_is_rejected(corpus_copy: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    Engine(corpus_copy, cache).open()
+    engine = Engine(corpus_copy, cache)
+    engine.open()
     (folder,) = cache.iterdir()
     np.save(folder / "post_weights.npy", np.zeros(3, dtype=np.float32))
     with pytest.raises(StaleIndex, match="inconsistent"):
-        load_index(cache, folder.name, BM25Params())
+        load_index(cache, folder.name, engine.params)
 
 
 def test_an_unwritable_cache_still_serves_and_says_why(corpus_copy: Path, tmp_path: Path) -> None:
