@@ -211,14 +211,14 @@ send_private() {
             "$API_URL/_fake/updates" >/dev/null || cbd_die "could not enqueue update: $2"
 }
 
-# wait_reply CHAT_ID SINCE TIMEOUT [TEXT] - print the text of the first message
+# wait_reply CHAT_ID SINCE TIMEOUT [TEXT] - print the text (as shown, tags removed) of the first message
 # sent to CHAT_ID after call SINCE (containing TEXT); fails after TIMEOUT s.
 wait_reply() {
     local args=(--data-urlencode "chat_id=$1" --data-urlencode "since=$2"
         --data-urlencode "timeout=$3" --data-urlencode method=sendMessage)
     [[ -z ${4:-} ]] || args+=(--data-urlencode "text_contains=$4")
     curl -fsS -G -m $(($3 + 10)) "${args[@]}" "$API_URL/_fake/wait" 2>/dev/null |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["params"]["text"])'
+        python3 -c 'import json, sys; c = json.load(sys.stdin); print((c.get("result") or {}).get("text") or c["params"]["text"])'
 }
 
 # ask USER_ID TEXT - send TEXT and print the bot's reply (up to 60 s).
