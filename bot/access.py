@@ -27,6 +27,7 @@ from bot.state import state_of
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+_MAX_TRACKED_USERS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,8 @@ class RateLimiter:
     def allow(self, user_id: int, now: float | None = None) -> bool:
         """Count one event for `user_id`; False (and not counted) when over the limit."""
         now = time.monotonic() if now is None else now
+        if len(self._events) > _MAX_TRACKED_USERS:
+            self._forget_idle(now)
         events = self._events[user_id]
         while events and events[0] <= now - self.window:
             events.popleft()
@@ -78,6 +81,15 @@ class RateLimiter:
             return False
         events.append(now)
         return True
+
+    def __len__(self) -> int:
+        """Users currently tracked."""
+        return len(self._events)
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop users with nothing in the window, so many one-off users cannot grow memory."""
+        for user_id in [u for u, e in self._events.items() if not e or e[-1] <= now - self.window]:
+            del self._events[user_id]
 
 
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -93,10 +105,13 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         raise ApplicationHandlerStop
     if state.access.may_ask(user.id, chat.id if chat else None):
         return
-    log.warning(
-        "refused user %s in chat %s (not in the allow-lists)", user.id, chat.id if chat else None
-    )
     tell = state.refusals.allow(user.id)  # a flood of attempts gets no flood of refusals
+    log.log(
+        logging.WARNING if tell else logging.DEBUG,
+        "refused user %s in chat %s (not in the allow-lists)",
+        user.id,
+        chat.id if chat else None,
+    )
     if query is not None:
         await query.answer(texts.BUTTON_NOT_ALLOWED if tell else None, show_alert=tell)
     elif message is not None and tell:

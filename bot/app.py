@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 # the Bot API (replies); handling several at once keeps one slow reload or one slow
 # chat from holding up everyone else. Bounded so a burst cannot pile up tasks.
 CONCURRENT_UPDATES = 16
-# Long polling: the server holds getUpdates open this long when there is nothing new.
-POLL_TIMEOUT = 30
+# Long polling: the server holds getUpdates open this long when there is nothing new
+# (python-telegram-bot's default; shorter only costs a few idle requests a minute).
+POLL_TIMEOUT = 10
 # A 429 from the Bot API is waited out (retry_after) and retried this many times.
 RATE_LIMIT_RETRIES = 3
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]

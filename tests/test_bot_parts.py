@@ -64,6 +64,15 @@ def test_rate_limiter_allows_a_burst_then_refuses_until_the_window_passes():
     assert limiter.allow(7, now=60.5), "the first question has left the window"
 
 
+def test_rate_limiter_forgets_idle_users_instead_of_growing_forever():
+    limiter = RateLimiter(limit=1, window=60)
+    for user in range(10_001):
+        limiter.allow(user, now=0)
+    limiter.allow(99_999, now=61)
+    assert len(limiter) == 1
+    assert limiter.allow(5, now=62), "a forgotten user starts afresh"
+
+
 # --- button data ----------------------------------------------------------------------------
 
 
