@@ -30,6 +30,7 @@ from telegram.ext import (
 from bot import handlers, heartbeat, texts
 from bot.access import Access, RateLimiter, gate
 from bot.logs import hide_secret
+from bot.progress import logged_progress
 from bot.settings import Settings
 from bot.state import STATE_KEY, BotState, state_of
 from retrieval.engine import Engine
@@ -102,6 +103,7 @@ def build_application(
         access=Access.from_settings(access),
         questions=RateLimiter(access.questions_per_minute),
         refusals=RateLimiter(3),
+        reload_progress=logged_progress(),
     )
     _register(application)
     return application

@@ -303,7 +303,7 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text(render.rtl_text(texts.RELOAD_STARTED))
     started = time.perf_counter()
     try:
-        report = await asyncio.to_thread(state.engine.reload)
+        report = await asyncio.to_thread(state.engine.reload, state.reload_progress)
     except ReloadInProgress:
         await message.reply_text(render.rtl_text(texts.RELOAD_RUNNING))
         return

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.answers import AnswerCache
 from bot.stats import Stats
-from retrieval.engine import Engine
+from retrieval.engine import Engine, ProgressFactory
 
 if TYPE_CHECKING:  # access.py imports this module
     from bot.access import Access, RateLimiter
@@ -23,6 +23,8 @@ class BotState:
     refusals: RateLimiter  # refusals per user per minute, so a flood gets few replies
     stats: Stats = field(default_factory=Stats)
     answers: AnswerCache = field(default_factory=AnswerCache)
+    # Handed to Engine.reload: ticked once per indexed document (logs a long rebuild).
+    reload_progress: ProgressFactory | None = None
 
 
 def state_of(context: Any) -> BotState:

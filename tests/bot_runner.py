@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.app import Webhook, build_application, run
 from bot.cli import engine_for
 from bot.logs import forget_secret
 from bot.settings import Settings, load_settings
+from bot.state import state_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -111,6 +113,12 @@ class RunningBot:
         if self.error is not None:
             raise self.error
 
+    def hold_reloads(self) -> ReloadGate:
+        """Pause the next reload once it starts indexing (see ReloadGate)."""
+        gate = ReloadGate()
+        state_of(self.application).reload_progress = gate.progress
+        return gate
+
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
@@ -144,6 +152,29 @@ class RunningBot:
             for c in self.api.calls[since:]
             if c.method == "sendMessage" and c.ok and c.result["chat"]["id"] == chat_id
         ]
+
+
+class ReloadGate:
+    """Holds the bot's next index build at its first document until `release()`.
+
+    Installed as the bot state's reload progress callback (the hook the engine ticks
+    once per indexed document), so the real reload runs, only paused: a deterministic
+    stand-in for a slow disk or a huge corpus.
+    """
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self._released = threading.Event()
+
+    def progress(self, total: int) -> Callable[[int], None]:
+        def tick(count: int = 1) -> None:
+            self.reached.set()
+            self._released.wait(timeout=60)
+
+        return tick
+
+    def release(self) -> None:
+        self._released.set()
 
 
 def _wait_for_port(host: str, port: int, timeout: float = 10) -> None:
