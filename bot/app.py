@@ -16,7 +16,6 @@ from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -29,6 +28,7 @@ from telegram.ext import (
 
 from bot import handlers, heartbeat, texts
 from bot.access import Access, RateLimiter, gate
+from bot.delivery import PatientRateLimiter
 from bot.logs import hide_secret
 from bot.progress import logged_progress
 from bot.settings import Settings
@@ -44,9 +44,26 @@ CONCURRENT_UPDATES = 16
 # Long polling: the server holds getUpdates open this long when there is nothing new
 # (python-telegram-bot's default; shorter only costs a few idle requests a minute).
 POLL_TIMEOUT = 10
-# A 429 from the Bot API is waited out (retry_after) and retried this many times.
+# A 429 from the Bot API is waited out (retry_after) and retried this many times;
+# other transient failures are retried by PatientRateLimiter (bot/delivery.py).
 RATE_LIMIT_RETRIES = 3
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds the HTTP client waits on the Bot API before it calls a request failed.
+
+    A read timeout on sendMessage is retried (bot/delivery.py); on getUpdates the poll
+    is simply repeated, and as the offset is not advanced, nothing is skipped.
+    """
+
+    connect: float = 10
+    read: float = 20
+    write: float = 20
+    pool: float = 10
+    poll: int = POLL_TIMEOUT  # long polling: how long the server may hold getUpdates
+    poll_read: float = 10  # added to `poll` for getUpdates' read timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +85,7 @@ def build_application(
     token: str,
     engine: Engine,
     heartbeat_interval: float = heartbeat.DEFAULT_INTERVAL,
+    timeouts: Timeouts = Timeouts(),
 ) -> Application:
     """The bot, ready to run: `engine` must be open (its index is what gets served)."""
     hide_secret(token)  # before the Bot exists: it logs its URLs, token included, at DEBUG
@@ -86,13 +104,13 @@ def build_application(
             )
         )
         .concurrent_updates(CONCURRENT_UPDATES)
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        .connect_timeout(10)
-        .read_timeout(20)
-        .write_timeout(20)
-        .pool_timeout(10)
-        .get_updates_connect_timeout(10)
-        .get_updates_read_timeout(10)  # PTB adds the long-polling timeout to this
+        .rate_limiter(PatientRateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .connect_timeout(timeouts.connect)
+        .read_timeout(timeouts.read)
+        .write_timeout(timeouts.write)
+        .pool_timeout(timeouts.pool)
+        .get_updates_connect_timeout(timeouts.connect)
+        .get_updates_read_timeout(timeouts.poll_read)  # PTB adds the poll timeout to this
         .post_init(lifecycle.started)
         .post_shutdown(lifecycle.stopped)
         .build()
@@ -169,7 +187,10 @@ async def _set_commands(application: Application) -> None:
 
 
 def run(
-    application: Application, webhook: Webhook | None = None, handle_signals: bool = True
+    application: Application,
+    webhook: Webhook | None = None,
+    handle_signals: bool = True,
+    poll_timeout: int = POLL_TIMEOUT,
 ) -> None:
     """Serve until SIGINT/SIGTERM (or `stop_running`): long polling, or a webhook.
 
@@ -178,7 +199,7 @@ def run(
     extra = {} if handle_signals else {"stop_signals": None}
     if webhook is None:
         application.run_polling(
-            timeout=POLL_TIMEOUT,
+            timeout=poll_timeout,
             allowed_updates=ALLOWED_UPDATES,
             bootstrap_retries=3,
             **extra,

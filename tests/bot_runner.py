@@ -23,7 +23,7 @@ import yaml
 from fake_bot_api import Call, FakeBotAPI
 from telegram.ext import Application
 
-from bot.app import Webhook, build_application, run
+from bot.app import Timeouts, Webhook, build_application, run
 from bot.cli import engine_for
 from bot.logs import forget_secret
 from bot.settings import Settings, load_settings
@@ -71,6 +71,7 @@ class RunningBot:
         settings: Settings,
         heartbeat_interval: float = 15.0,
         webhook: Webhook | None = None,
+        timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen
     ):
         self.api = api
         self.webhook = webhook
@@ -78,8 +79,13 @@ class RunningBot:
         self.engine = engine_for(settings)
         self.engine.open()
         self.application: Application = build_application(
-            settings, api.token, self.engine, heartbeat_interval=heartbeat_interval
+            settings,
+            api.token,
+            self.engine,
+            heartbeat_interval=heartbeat_interval,
+            timeouts=timeouts,
         )
+        self.timeouts = timeouts
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._serve, name="bot-under-test", daemon=True)
         self.error: BaseException | None = None
@@ -92,7 +98,12 @@ class RunningBot:
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
         try:
-            run(self.application, self.webhook, handle_signals=False)
+            run(
+                self.application,
+                self.webhook,
+                handle_signals=False,
+                poll_timeout=self.timeouts.poll,
+            )
         except BaseException as exc:  # surfaced by __exit__
             self.error = exc
 
