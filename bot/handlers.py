@@ -75,7 +75,7 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: s
     state = state_of(context)
     message = update.effective_message
     user = update.effective_user
-    if not question.strip():
+    if not any(ch.isalnum() for ch in question):  # empty, spaces, punctuation, emoji, marks
         await message.reply_text(render.rtl_text(texts.EMPTY_QUESTION))
         return
     if not state.access.is_admin(user.id) and not state.questions.allow(user.id):
