@@ -121,6 +121,7 @@ def build_application(
         access=Access.from_settings(access),
         questions=RateLimiter(access.questions_per_minute),
         refusals=RateLimiter(3),
+        limit_notices=RateLimiter(1),
         reload_progress=logged_progress(),
     )
     _register(application)

@@ -79,7 +79,9 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: s
         await message.reply_text(render.rtl_text(texts.EMPTY_QUESTION))
         return
     if not state.access.is_admin(user.id) and not state.questions.allow(user.id):
-        await message.reply_text(render.rtl_text(texts.RATE_LIMITED))
+        if state.limit_notices.allow(user.id):
+            log.info("user %s is over the question limit", user.id)
+            await message.reply_text(render.rtl_text(texts.RATE_LIMITED))
         return
     started = time.perf_counter()
     await _typing(context, message.chat_id)

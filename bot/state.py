@@ -21,6 +21,10 @@ class BotState:
     access: Access
     questions: RateLimiter  # questions per user per minute (admins are not limited)
     refusals: RateLimiter  # refusals per user per minute, so a flood gets few replies
+    # "too many questions" notices per user per minute: one is enough, and answering each
+    # refused question would spend the bot's shared sending budget (about 30 messages a
+    # second, bot/delivery.py) on the flood while colleagues wait.
+    limit_notices: RateLimiter
     stats: Stats = field(default_factory=Stats)
     answers: AnswerCache = field(default_factory=AnswerCache)
     # Handed to Engine.reload: ticked once per indexed document (logs a long rebuild).
