@@ -269,6 +269,9 @@ def render_reload_report(report: ReloadReport, seconds: float) -> list[str]:
             lines += _listing(title, [f"<code>{escape(_clip(n))}</code>" for n in names])
     if report.after.problems:
         lines += _listing(texts.RELOAD_SKIPPED, _problem_lines(report.after.problems))
+    if report.after.cache_error:
+        lines.append(rtl_line(texts.RELOAD_NOT_CACHED))
+        lines.append(rtl_line(own_isolate(escape(_clip(report.after.cache_error)))))
     return pack(lines, separator="\n")
 
 

@@ -84,6 +84,9 @@ RELOAD_REMOVED = "حُذفت ({count}):"
 RELOAD_CHANGED = "تغيّرت ({count}):"
 RELOAD_UNCHANGED = "لم يتغير أي ملف."
 RELOAD_SKIPPED = "ملفات تُجوهلت ({count}):"
+RELOAD_NOT_CACHED = (
+    "تنبيه: تعذّر حفظ الفهرس على القرص؛ يعمل البوت به الآن، وسيُبنى من جديد عند إعادة التشغيل:"
+)
 RELOAD_FAILED = "<b>فشلت إعادة التحميل</b> بعد {seconds} ث:"
 RELOAD_KEPT = "ما زال الفهرس السابق في الخدمة ({documents} وثيقة، {sentences} جملة)."
 MORE_ITEMS = "… و{count} غيرها"
