@@ -238,5 +238,5 @@ def test_sigterm_during_a_reload_exits_cleanly_without_a_partial_index(
     entries = cache_entries(tmp_path / "index")
     assert list(entries.values()) == [True], f"one complete version: {entries}"
     (version,) = entries
-    manifest = json.loads((tmp_path / "index" / version / "manifest.json").read_text())
-    assert manifest["n_docs"] == 405, "the reloaded corpus, not the one before"
+    saved = json.loads((tmp_path / "index" / version / "documents.json").read_text())
+    assert len(saved["sources"]) == 405, "the reloaded corpus, not the one before"
