@@ -8,13 +8,16 @@ spelling of it: جونج/جونغ, بقاعدة→قاعدة, see retrieval/vari
     (document title, previous and next sentence; retrieval/context.py)
   + evidence_weight × mean question-term IDF when the question asks where / when /
     how many and the sentence names a place / date / number (retrieval/qtype.py)
+  + ngram_weight × Dice × BM25 of corpus terms that look like a question term
+    (character 3-grams: "قمتهما"/"قمة", "سيزور"/"يزور"; retrieval/ngrams.py)
 
 Relevance rule: a sentence is returned only if it holds enough of the question.
 Each distinct question term weighs its IDF (a term no sentence holds weighs the
 most a term can); a sentence's *coverage* is the share of that weight found in
 the sentence or its context (`context_coverage` of it when only the context has
-it). Sentences under `min_coverage` are dropped, so a question about something
-the corpus never mentions gets no hits instead of the best of the noise, and a
+it; `ngram_coverage` × Dice of it when only a look-alike term matches).
+Sentences under `min_coverage` are dropped, so a question about something the
+corpus never mentions gets no hits instead of the best of the noise, and a
 sentence matching only a common word ("روسيا") does not answer a question about
 the interpreter's name. The answer-kind bonus never counts toward coverage.
 """
@@ -64,7 +67,7 @@ class Ranking:
     context_weight: float = 0.3  # score per question term in the context, × its IDF
     context_coverage: float = 1.0  # share of a term's weight a context-only match covers
     context_all_terms: bool = True  # context also scores terms the sentence holds itself
-    evidence_weight: float = 0.5  # bonus, × the question's mean term IDF, for answer-kind evidence
+    evidence_weight: float = 1.2  # bonus, × the question's mean term IDF, for answer-kind evidence
     ngram_weight: float = 0.5  # BM25 of a look-alike corpus term (retrieval/ngrams.py), × Dice
     ngram_min_dice: float = 0.5  # how alike (3-gram Dice) a corpus term must be to count
     ngram_limit: int = 5  # look-alikes per question term, most alike first
