@@ -1,0 +1,30 @@
+"""The long-lived objects the handlers share, kept in `bot_data` behind one typed accessor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.answers import AnswerCache
+from bot.stats import Stats
+from retrieval.engine import Engine
+
+if TYPE_CHECKING:  # access.py imports this module
+    from bot.access import Access, RateLimiter
+
+STATE_KEY = "coverage_bot"
+
+
+@dataclass(slots=True)
+class BotState:
+    engine: Engine
+    access: Access
+    questions: RateLimiter  # questions per user per minute (admins are not limited)
+    refusals: RateLimiter  # refusals per user per minute, so a flood gets few replies
+    stats: Stats = field(default_factory=Stats)
+    answers: AnswerCache = field(default_factory=AnswerCache)
+
+
+def state_of(context: Any) -> BotState:
+    """The bot's shared state from a handler's context (or from the Application)."""
+    return context.bot_data[STATE_KEY]

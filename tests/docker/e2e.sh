@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# Single-quoted $VARS in this file are meant for the shell inside the container.
+# shellcheck disable=SC2016
+# tests/docker/e2e.sh - build the image from the repository's Dockerfile and
+# check it for real, in a private dockerd (see lib.sh; needs root, ~80 s cold,
+# ~5 s warm).
+#
+#   sudo tests/docker/e2e.sh
+#
+# Image checks: builds on a python3 base, runs as uid 10001, works offline,
+# /data is writable and /app is not, no torch/transformers/compiler inside,
+# no token baked in; prints the image size.
+# CLI checks (no network): `coverage-bot index` caches the index in the /data
+# volume and `coverage-bot ask` answers a gold question with its source.
+# Bot checks (a fake Telegram Bot API on 127.0.0.1, --network host): a question
+# gets a cited answer, /reload picks up a document added to a mounted corpus,
+# the healthcheck turns healthy, `docker stop` exits 0 in under 10 s.
+#
+# Environment: CBD_CACHE (cache dir, default /var/cache/coverage-bot-docker),
+# CBD_REBUILD_BASE=1 (redo debootstrap).
+# Host needs: root, python3 (standard library only), apt (for missing tools).
+set -Eeuo pipefail
+# shellcheck source=tests/docker/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# ------------------------------------------------------------------ contract
+FAKE_API_SCRIPT=$CBD_REPO/tests/fake_bot_api.py
+BOT_TOKEN=123456:e2e-test-token
+ADMIN_ID=4242 # a Telegram user id in access.admins of the test config
+IMAGE_MB=0
+
+# read_gold ID - a gold question of the seed corpus (tests/data/seeds_qa.jsonl)
+# into GOLD_Q, GOLD_ANSWERS (array) and GOLD_DOC.
+read_gold() {
+    local id=$1
+    eval "$(python3 - "$CBD_REPO/tests/data/seeds_qa.jsonl" "$id" <<'EOF'
+import json, shlex, sys
+path, wanted = sys.argv[1], sys.argv[2]
+for line in open(path, encoding="utf-8"):
+    item = json.loads(line)
+    if item["id"] == wanted:
+        print(f"GOLD_Q={shlex.quote(item['question'])}")
+        print("GOLD_ANSWERS=(" + " ".join(shlex.quote(a) for a in item["answers"]) + ")")
+        print(f"GOLD_DOC={shlex.quote(item['doc'])}")
+        break
+else:
+    sys.exit(f"{path}: no gold question with id {wanted}")
+EOF
+    )"
+}
+
+# has_any TEXT NEEDLE... - true when TEXT contains one of the needles.
+has_any() {
+    local text=$1 needle
+    shift
+    for needle in "$@"; do [[ $text == *"$needle"* ]] && return 0; done
+    return 1
+}
+
+# citation_keys DOC - the strings that identify DOC in an answer: its file
+# name, its stem and its title (from the corpus's sources.yaml), one a line.
+citation_keys() {
+    in_image -i "$CBD_IMAGE" python - "$1" <<'EOF'
+import os, pathlib, sys, yaml
+doc = sys.argv[1]
+sources = pathlib.Path(os.environ["COVERAGE_BOT_CORPUS"], "sources.yaml")
+meta = (yaml.safe_load(sources.read_text(encoding="utf-8")) or {}) if sources.exists() else {}
+print(doc)
+print(pathlib.Path(doc).stem)
+if (meta.get(doc) or {}).get("title"):
+    print(meta[doc]["title"])
+EOF
+}
+
+# ------------------------------------------------------------------ image checks
+in_image() { cbd_docker_run --rm --network none "$@"; }
+
+check_image_basics() {
+    local uid user size
+    uid=$(in_image "$CBD_IMAGE" id -u)
+    [[ $uid =~ ^[0-9]+$ && $uid -ne 0 ]] || cbd_die "container runs as uid '$uid', want non-root"
+    [[ $uid -eq 10001 ]] || cbd_die "container runs as uid $uid, want the fixed uid 10001"
+    user=$("$DOCKER" image inspect -f '{{.Config.User}}' "$CBD_IMAGE")
+    cbd_log "runs as uid $uid (USER $user); $(in_image "$CBD_IMAGE" python --version)"
+    [[ $("$DOCKER" image inspect -f '{{json .Config.Healthcheck.Test}}' "$CBD_IMAGE") == \
+        '["CMD","coverage-bot","health"]' ]] || cbd_die "HEALTHCHECK is not 'coverage-bot health'"
+    [[ $("$DOCKER" image inspect -f '{{json .Config.Cmd}}' "$CBD_IMAGE") == \
+        '["coverage-bot","serve"]' ]] || cbd_die "CMD is not 'coverage-bot serve'"
+    size=$("$DOCKER" image inspect -f '{{.Size}}' "$CBD_IMAGE")
+    IMAGE_MB=$((size / 1000000))
+    cbd_log "image size ${IMAGE_MB} MB"
+}
+
+# The token must only ever come from the run-time environment.
+check_no_token_baked_in() {
+    local env history
+    env=$("$DOCKER" image inspect -f '{{json .Config.Env}}' "$CBD_IMAGE")
+    history=$("$DOCKER" history --no-trunc --format '{{.CreatedBy}}' "$CBD_IMAGE")
+    [[ $env != *TELEGRAM_BOT_TOKEN* ]] || cbd_die "image ENV contains TELEGRAM_BOT_TOKEN: $env"
+    [[ $history != *TELEGRAM_BOT_TOKEN* ]] || cbd_die "an image layer mentions TELEGRAM_BOT_TOKEN"
+}
+
+# The runtime dependencies import with no network; the lean camel-tools
+# install pulled none of the ML stack; no compiler came along.
+check_runtime_deps() {
+    in_image -i "$CBD_IMAGE" python - <<'EOF' || cbd_die "runtime dependency check failed"
+import importlib.metadata as md
+import importlib.util
+
+from camel_tools.utils.dediac import dediac_ar
+from camel_tools.utils.normalize import normalize_alef_ar
+import numpy, rank_bm25, telegram, yaml  # noqa: F401
+
+assert normalize_alef_ar(dediac_ar("إِعْلَان")) == "اعلان", "camel-tools normalisation is broken"
+dists = sorted(d.metadata["Name"].lower() for d in md.distributions())
+heavy = [d for d in (n.replace("_", "-") for n in dists) if d in {"torch", "transformers", "camel-kenlm", "scipy", "pandas",
+         "scikit-learn", "tokenizers", "huggingface-hub"} or d.startswith("nvidia")]
+modules = [m for m in ("torch", "transformers", "kenlm") if importlib.util.find_spec(m)]
+assert not heavy and not modules, f"heavy packages in the image: {heavy + modules}"
+print(f"{len(dists)} distributions: {' '.join(dists)}")
+EOF
+    in_image --entrypoint sh "$CBD_IMAGE" -c \
+        'for c in gcc cc c++ g++ clang make; do command -v "$c" && exit 1; done; exit 0' ||
+        cbd_die "a compiler or make is installed in the image"
+}
+
+# A fresh named volume on /data is writable by the bot; the code is not.
+check_permissions() {
+    local vol
+    vol=$(cbd_volume cbd-perm)
+    in_image -v "$vol:/data" --entrypoint sh "$CBD_IMAGE" -c \
+        'touch "$COVERAGE_BOT_INDEX_DIR/probe" "$COVERAGE_BOT_HEARTBEAT"' ||
+        cbd_die "/data is not writable by the bot user"
+    if in_image --entrypoint sh "$CBD_IMAGE" -c 'touch /app/probe || touch /app/.venv/probe' \
+        2>/dev/null; then
+        cbd_die "/app is writable by the bot user"
+    fi
+    in_image --entrypoint sh "$CBD_IMAGE" -c \
+        'test -d "$COVERAGE_BOT_CORPUS" && ls "$COVERAGE_BOT_CORPUS"/*.txt >/dev/null' ||
+        cbd_die "bundled corpus missing at \$COVERAGE_BOT_CORPUS"
+}
+
+# ------------------------------------------------------------------ CLI checks
+check_cli_help() {
+    local help sub
+    help=$(in_image "$CBD_IMAGE" coverage-bot --help) || cbd_die "'coverage-bot --help' failed"
+    for sub in ask index; do
+        [[ $help == *" $sub "* ]] || cbd_die "'coverage-bot --help' does not list '$sub'"
+    done
+}
+
+# Offline, as the bot user: the first `index` builds into the volume, the
+# second reads it back, and `ask` answers a gold question citing its document.
+check_cli_answers() {
+    local vol out keys
+    vol=$(cbd_volume cbd-cli)
+    out=$(in_image -v "$vol:/data" "$CBD_IMAGE" coverage-bot index) ||
+        cbd_die "'coverage-bot index' failed: $out"
+    [[ $out == *"index: built"*"(/data/index)"* ]] || cbd_die "index not built into /data: $out"
+    out=$(in_image -v "$vol:/data" "$CBD_IMAGE" coverage-bot index)
+    [[ $out == *"index: read from cache"* ]] || cbd_die "index not reused from /data: $out"
+    cbd_log "$(grep '^documents:' <<<"$out")"
+    read_gold seed-a03
+    out=$(in_image -v "$vol:/data" "$CBD_IMAGE" coverage-bot ask "$GOLD_Q") ||
+        cbd_die "'coverage-bot ask' failed: $out"
+    has_any "$out" "${GOLD_ANSWERS[@]}" || cbd_die "ask '$GOLD_Q' misses ${GOLD_ANSWERS[*]}: $out"
+    mapfile -t keys < <(citation_keys "$GOLD_DOC")
+    has_any "$out" "${keys[@]}" || cbd_die "ask '$GOLD_Q' does not cite $GOLD_DOC: $out"
+    cbd_log "ask: ${out:0:200}"
+}
+
+# ------------------------------------------------------------------ fake Bot API
+API_URL=""
+
+start_fake_api() {
+    [[ -f $FAKE_API_SCRIPT ]] || cbd_die "$FAKE_API_SCRIPT is missing"
+    local port _
+    port=$(cbd_free_port)
+    API_URL=http://127.0.0.1:$port
+    python3 "$FAKE_API_SCRIPT" --port "$port" --token "$BOT_TOKEN" \
+        >"$CBD_TMP/fake-api.log" 2>&1 9>&- &
+    CBD_FAKE_API_PID=$!
+    for _ in $(seq 50); do
+        if curl -fsS -m 2 "$API_URL/_fake/health" >/dev/null 2>&1; then
+            cbd_log "fake Bot API pid $CBD_FAKE_API_PID on $API_URL"
+            return
+        fi
+        kill -0 "$CBD_FAKE_API_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    cat "$CBD_TMP/fake-api.log" >&2
+    cbd_die "fake Bot API did not answer on $API_URL"
+}
+
+# calls_mark - how many Bot API calls were recorded so far (a `since` value).
+calls_mark() {
+    curl -fsS -m 5 "$API_URL/_fake/calls" |
+        python3 -c 'import json, sys; print(max((c["index"] + 1 for c in json.load(sys.stdin)), default=0))'
+}
+
+# send_private USER_ID TEXT - the user writes TEXT to the bot in a private chat.
+send_private() {
+    python3 -c 'import json, sys; print(json.dumps({"helper": "private_message",
+        "user_id": int(sys.argv[1]), "text": sys.argv[2]}, ensure_ascii=False))' "$1" "$2" |
+        curl -fsS -m 5 -X POST -H 'Content-Type: application/json' --data-binary @- \
+            "$API_URL/_fake/updates" >/dev/null || cbd_die "could not enqueue update: $2"
+}
+
+# wait_reply CHAT_ID SINCE TIMEOUT [TEXT] - print the text (as shown, tags removed) of the first message
+# sent to CHAT_ID after call SINCE (containing TEXT); fails after TIMEOUT s.
+wait_reply() {
+    local args=(--data-urlencode "chat_id=$1" --data-urlencode "since=$2"
+        --data-urlencode "timeout=$3" --data-urlencode method=sendMessage)
+    [[ -z ${4:-} ]] || args+=(--data-urlencode "text_contains=$4")
+    curl -fsS -G -m $(($3 + 10)) "${args[@]}" "$API_URL/_fake/wait" 2>/dev/null |
+        python3 -c 'import json, sys; c = json.load(sys.stdin); print((c.get("result") or {}).get("text") or c["params"]["text"])'
+}
+
+# ask USER_ID TEXT - send TEXT and print the bot's reply (up to 60 s).
+ask() {
+    local since
+    since=$(calls_mark)
+    send_private "$1" "$2"
+    wait_reply "$1" "$since" 60 && return
+    "$DOCKER" logs --tail 30 "$BOT" >&2 || true
+    cbd_die "no reply within 60 s to: $2"
+}
+
+# ------------------------------------------------------------------ bot checks
+BOT=""
+CORPUS=""
+NEW_DOC=900_e2e_reload.txt
+
+
+check_serve_help() {
+    local help sub
+    help=$(in_image "$CBD_IMAGE" coverage-bot --help)
+    for sub in serve health; do
+        [[ $help == *" $sub "* ]] || cbd_die "'coverage-bot --help' does not list '$sub'"
+    done
+}
+
+# The bot runs as in production but with a test config (admins, heartbeat),
+# a corpus folder we can add to, and health probed every 2 s instead of 30 s.
+run_bot() {
+    CORPUS=$CBD_TMP/corpus
+    mkdir -p "$CORPUS" "$CBD_TMP/config"
+    cp "$CBD_REPO"/seeds/* "$CORPUS/"
+    cat >"$CBD_TMP/config/config.yaml" <<EOF
+corpus:
+  path: /corpus
+  index_dir: /data/index
+access:
+  admins: [$ADMIN_ID]
+telegram:
+  heartbeat_file: /data/heartbeat
+  heartbeat_max_age: 30
+EOF
+    chmod -R a+rX "$CBD_TMP"
+    BOT=cbd-bot-$CBD_RUN_ID
+    cbd_docker_run -d --name "$BOT" --network host --init \
+        -e "TELEGRAM_BOT_TOKEN=$BOT_TOKEN" -e "TELEGRAM_API_URL=$API_URL" \
+        -e COVERAGE_BOT_CONFIG=/e2e/config/config.yaml -e COVERAGE_BOT_CORPUS=/corpus \
+        -v "$CBD_TMP/config:/e2e/config:ro" -v "$CORPUS:/corpus:ro" \
+        -v "$(cbd_volume cbd-data):/data" \
+        --health-interval 2s --health-timeout 10s --health-retries 3 --health-start-period 60s \
+        "$CBD_IMAGE" >/dev/null
+    local _
+    for _ in $(seq 120); do
+        if curl -fsS -m 5 "$API_URL/_fake/calls?method=getUpdates" 2>/dev/null | grep -q '"index"'; then
+            cbd_log "bot container $BOT is polling"
+            return
+        fi
+        [[ $("$DOCKER" inspect -f '{{.State.Running}}' "$BOT") == true ]] || break
+        sleep 0.5
+    done
+    "$DOCKER" logs --tail 50 "$BOT" >&2 || true
+    cbd_die "bot container did not start polling the fake Bot API"
+}
+
+check_cited_answer() {
+    local answer keys
+    read_gold seed-a03
+    answer=$(ask "$ADMIN_ID" "$GOLD_Q")
+    cbd_log "answer: ${answer:0:200}"
+    has_any "$answer" "${GOLD_ANSWERS[@]}" || cbd_die "the answer misses ${GOLD_ANSWERS[*]}: $answer"
+    mapfile -t keys < <(citation_keys "$GOLD_DOC")
+    has_any "$answer" "${keys[@]}" || cbd_die "the answer does not cite $GOLD_DOC: $answer"
+}
+
+# A document added to the mounted corpus is found only after an admin's /reload.
+check_reload() {
+    local question="كم كتابا تضم مكتبة الأطفال الجديدة في تطوان؟" fact="ثلاثة آلاف"
+    local answer since attempt
+    answer=$(ask "$ADMIN_ID" "$question")
+    ! has_any "$answer" "$fact" "${NEW_DOC%.txt}" || cbd_die "knows $NEW_DOC before it exists: $answer"
+    cat >"$CORPUS/$NEW_DOC" <<'EOF'
+افتتحت بلدية تطوان صباح اليوم مكتبة جديدة للأطفال تضم ثلاثة آلاف كتاب مصور.
+وقال رئيس البلدية إن المكتبة ستفتح أبوابها مجانا طوال أيام الأسبوع.
+EOF
+    chmod a+r "$CORPUS/$NEW_DOC"
+    answer=$(ask "$ADMIN_ID" "/reload")
+    cbd_log "/reload: ${answer:0:200}"
+    # Progress messages of the reload may come first: look for the fact itself.
+    for attempt in 1 2 3; do
+        since=$(calls_mark)
+        send_private "$ADMIN_ID" "$question"
+        if answer=$(wait_reply "$ADMIN_ID" "$since" 20 "$fact"); then
+            has_any "$answer" "${NEW_DOC%.txt}" ||
+                cbd_die "after /reload the answer does not cite $NEW_DOC: $answer"
+            cbd_log "after /reload: ${answer:0:200}"
+            return
+        fi
+        cbd_log "attempt $attempt: no answer with the new fact yet"
+    done
+    "$DOCKER" logs --tail 30 "$BOT" >&2 || true
+    cbd_die "after /reload no answer contains '$fact'"
+}
+
+check_healthy() {
+    local _ status
+    for _ in $(seq 90); do
+        status=$("$DOCKER" inspect -f '{{.State.Health.Status}}' "$BOT")
+        [[ $status == healthy ]] && return
+        [[ $status == unhealthy ]] && break
+        sleep 1
+    done
+    "$DOCKER" inspect -f '{{json .State.Health}}' "$BOT" >&2
+    cbd_die "healthcheck is '$status', want healthy"
+}
+
+check_clean_stop() {
+    local t0=$EPOCHREALTIME took code
+    "$DOCKER" stop -t 10 "$BOT" >/dev/null
+    took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')
+    code=$("$DOCKER" inspect -f '{{.State.ExitCode}}' "$BOT")
+    cbd_log "docker stop took ${took}s, exit code $code"
+    awk -v t="$took" 'BEGIN{exit !(t < 10)}' || cbd_die "docker stop needed ${took}s (SIGKILL at 10 s)"
+    [[ $code -eq 0 ]] || { "$DOCKER" logs --tail 30 "$BOT" >&2; cbd_die "bot exited with $code"; }
+    ! "$DOCKER" logs "$BOT" 2>&1 | grep -q Traceback || cbd_die "a traceback is in the bot's log"
+}
+
+# ------------------------------------------------------------------ main
+main() {
+    local t0=$EPOCHREALTIME bot_status
+    cbd_require_root
+    cbd_install_traps
+    cbd_lock
+    cbd_make_tmp
+    cbd_step apt cbd_need_packages
+    cbd_step debootstrap cbd_make_rootfs
+    cbd_step dockerd cbd_start_dockerd
+    cbd_remove_leftovers
+    cbd_step base-import cbd_import_base
+    cbd_step build cbd_build_image
+    cbd_step image-basics check_image_basics
+    cbd_step no-token check_no_token_baked_in
+    cbd_step runtime-deps check_runtime_deps
+    cbd_step permissions check_permissions
+    cbd_step cli-help check_cli_help
+    cbd_step cli-answers check_cli_answers
+    cbd_step serve-help check_serve_help
+    cbd_step fake-api start_fake_api
+    cbd_step bot-start run_bot
+    cbd_step cited-answer check_cited_answer
+    cbd_step reload check_reload
+    cbd_step healthy check_healthy
+    cbd_step clean-stop check_clean_stop
+    cbd_log "PASS image $CBD_IMAGE, ${IMAGE_MB} MB; bot checks passed"
+    cbd_print_times
+    printf '  %-24s %7ss\n' total "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')" >&2
+}
+
+main "$@"
