@@ -33,6 +33,9 @@ class BM25Params:
     k1: float = 1.5
     b: float = 0.75
     epsilon: float = 0.25
+    # "okapi": BM25Okapi's IDF with its epsilon floor; "lucene": log(1 + (N - n + 0.5)/(n + 0.5)),
+    # always positive (a BM25Okapi subclass overriding `_calc_idf`; see `lucene_idf`).
+    idf: str = "okapi"
 
 
 @dataclass(slots=True)
@@ -263,7 +266,9 @@ def index_from_analyzed(
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
 
-    idf = okapi_idf(df, n_docs, params.epsilon)
+    idf = (
+        lucene_idf(df, n_docs) if params.idf == "lucene" else okapi_idf(df, n_docs, params.epsilon)
+    )
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
     dl = doc_len[post_docs].astype(np.float64)
     tf = tf.astype(np.float64)
@@ -304,6 +309,16 @@ def okapi_idf(df: np.ndarray, n_docs: int, epsilon: float) -> np.ndarray:
         floor = epsilon * (idf.sum() / len(idf))
         idf = np.where(idf < 0, floor, idf)
     return idf
+
+
+def lucene_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+    """Lucene's BM25 IDF, log(1 + (N - n + 0.5) / (n + 0.5)): positive for every term.
+
+    A name in half the sentences of a small corpus ("كيم" in the seeds) gets
+    Okapi IDF exactly 0 and stops counting; here it still weighs a little.
+    """
+    df = df.astype(np.float64)
+    return np.log1p((n_docs - df + 0.5) / (df + 0.5))
 
 
 def missing_term_idf(n_docs: int) -> float:

@@ -8,13 +8,16 @@ spelling of it: جونج/جونغ, بقاعدة→قاعدة, see retrieval/vari
     (document title, previous and next sentence; retrieval/context.py)
   + evidence_weight × mean question-term IDF when the question asks where / when /
     how many and the sentence names a place / date / number (retrieval/qtype.py)
+  + ngram_weight × Dice × BM25 of corpus terms that look like a question term
+    (character 3-grams: "قمتهما"/"قمة", "سيزور"/"يزور"; retrieval/ngrams.py)
 
 Relevance rule: a sentence is returned only if it holds enough of the question.
 Each distinct question term weighs its IDF (a term no sentence holds weighs the
 most a term can); a sentence's *coverage* is the share of that weight found in
 the sentence or its context (`context_coverage` of it when only the context has
-it). Sentences under `min_coverage` are dropped, so a question about something
-the corpus never mentions gets no hits instead of the best of the noise, and a
+it; `ngram_coverage` × Dice of it when only a look-alike term matches).
+Sentences under `min_coverage` are dropped, so a question about something the
+corpus never mentions gets no hits instead of the best of the noise, and a
 sentence matching only a common word ("روسيا") does not answer a question about
 the interpreter's name. The answer-kind bonus never counts toward coverage.
 """
@@ -28,6 +31,7 @@ import numpy as np
 from retrieval.context import context_of
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
+from retrieval.ngrams import ngrams_of
 from retrieval.normalize import analyze, iter_word_spans, normalize, term_of, tokenize
 from retrieval.qtype import asks_for, evidence_flags
 from retrieval.variants import clitic_variants, spelling_variants
@@ -47,6 +51,7 @@ class SearchResult:
 class _TermGroup:
     """A question term and the spellings of it the corpus uses (جونج / جونغ)."""
 
+    term: str
     term_ids: tuple[int, ...]
     weight: float
 
@@ -62,11 +67,15 @@ class Ranking:
     context_weight: float = 0.3  # score per question term in the context, × its IDF
     context_coverage: float = 1.0  # share of a term's weight a context-only match covers
     context_all_terms: bool = True  # context also scores terms the sentence holds itself
-    evidence_weight: float = 0.5  # bonus, × the question's mean term IDF, for answer-kind evidence
+    evidence_weight: float = 1.2  # bonus, × the question's mean term IDF, for answer-kind evidence
+    ngram_weight: float = 0.5  # BM25 of a look-alike corpus term (retrieval/ngrams.py), × Dice
+    ngram_min_dice: float = 0.5  # how alike (3-gram Dice) a corpus term must be to count
+    ngram_limit: int = 5  # look-alikes per question term, most alike first
+    ngram_coverage: float = 0.5  # share of a term's weight a look-alike match covers, × Dice
 
     @classmethod
     def plain(cls) -> Ranking:
-        return cls(0.0, 0.0, False, 0.0)
+        return cls(0.0, 0.0, False, 0.0, 0.0, ngram_coverage=0.0)
 
 
 DEFAULT_RANKING = Ranking()
@@ -85,6 +94,9 @@ def search(
     groups = _term_groups(index, terms)
     query_ids = [tid for term in terms for tid in _ids_for(index, term)]
     docs, scores = index.score(query_ids)
+    alike = _look_alikes(index, groups, ranking)
+    if alike:
+        docs, scores = _add_look_alikes(index, docs, scores, alike, ranking.ngram_weight)
     if len(docs) == 0:
         return SearchResult(question, tuple(terms), [], False)
     own, ctx = _evidence(index, groups, docs, ranking)
@@ -96,8 +108,18 @@ def search(
     if kind is not None:
         flags = evidence_flags(index)[kind][docs]
         scores = scores + ranking.evidence_weight * (total / len(groups)) * flags
+    partial = np.zeros(own.shape)
+    if alike and ranking.ngram_coverage > 0:
+        for g, term_id, dice in alike:
+            partial[g] = np.maximum(partial[g], dice * index.contains(term_id, docs))
+        partial = np.where(own, 0.0, ranking.ngram_coverage * partial)
     coverage = (
-        (_weighted(groups, own) + ranking.context_coverage * _weighted(groups, ctx & ~own)) / total
+        (
+            _weighted(groups, own)
+            + ranking.context_coverage * _weighted(groups, ctx & ~own)
+            + _weighted(groups, partial)
+        )
+        / total
         if total > 0
         else np.ones(len(docs))
     )
@@ -112,6 +134,39 @@ def search(
         for i, doc in enumerate(page_docs)
     ]
     return SearchResult(question, tuple(terms), hits, len(docs) > offset + k)
+
+
+def _look_alikes(
+    index: SentenceIndex, groups: list[_TermGroup], ranking: Ranking
+) -> list[tuple[int, int, float]]:
+    """(group, term id, Dice) of corpus terms that look like a question term but are not it."""
+    if ranking.ngram_weight <= 0 and ranking.ngram_coverage <= 0:
+        return []
+    vocab = ngrams_of(index)
+    out = []
+    for g, group in enumerate(groups):
+        if len(group.term) < 3:
+            continue
+        for term_id, dice in vocab.similar(group.term, ranking.ngram_min_dice, ranking.ngram_limit):
+            if term_id not in group.term_ids:
+                out.append((g, term_id, dice))
+    return out
+
+
+def _add_look_alikes(
+    index: SentenceIndex,
+    docs: np.ndarray,
+    scores: np.ndarray,
+    alike: list[tuple[int, int, float]],
+    weight: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    all_docs, all_scores = [docs], [scores]
+    for _, term_id, dice in alike:
+        post, weights = index.postings(term_id)
+        all_docs.append(post)
+        all_scores.append(weight * dice * weights.astype(np.float64))
+    merged, inverse = np.unique(np.concatenate(all_docs), return_inverse=True)
+    return merged.astype(np.int32), np.bincount(inverse, weights=np.concatenate(all_scores))
 
 
 def _ids_for(index: SentenceIndex, term: str) -> list[int]:
@@ -129,7 +184,7 @@ def _term_groups(index: SentenceIndex, terms: list[str]) -> list[_TermGroup]:
     for term in dict.fromkeys(terms):
         ids = tuple(_ids_for(index, term))
         weight = max((float(index.idf[i]) for i in ids), default=missing_term_idf(index.n_docs))
-        groups.append(_TermGroup(ids, max(weight, 0.0)))
+        groups.append(_TermGroup(term, ids, max(weight, 0.0)))
     return groups
 
 
