@@ -5,14 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 from tqdm import tqdm
 
+from bot import heartbeat
+from bot.logs import configure_logging, hide_secret, redact
 from bot.settings import ConfigError, Settings, load_settings
 from retrieval.corpus import load_corpus
 from retrieval.engine import Engine, ReloadFailed, Snapshot
@@ -29,20 +35,25 @@ from retrieval.evaluate import (
 from retrieval.models import Hit
 from retrieval.search import SearchResult
 
+if TYPE_CHECKING:
+    from bot.app import Webhook
+
+ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
+ENV_SECRET = "TELEGRAM_WEBHOOK_SECRET"
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
 
 class ExitStatus(IntEnum):
     OK = 0
-    ERROR = 1  # the corpus or the index could not be loaded
+    ERROR = 1  # the corpus, the index or the Bot API failed; or `health` found the bot down
     USAGE = 2  # bad arguments or config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    chatty = getattr(args, "verbose", False) or args.command == "serve"
+    configure_logging(logging.INFO if chatty else logging.WARNING)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -66,10 +77,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="coverage-bot",
         description="Answer Arabic questions about news coverage with cited sentences.",
     )
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument(
         "--config", help="config file (default: $COVERAGE_BOT_CONFIG or config/config.yaml)"
     )
+    common = argparse.ArgumentParser(add_help=False, parents=[config])
     common.add_argument("--corpus", type=Path, help="corpus folder (overrides the config)")
     common.add_argument("-v", "--verbose", action="store_true", help="log progress")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -82,6 +94,31 @@ def _parser() -> argparse.ArgumentParser:
 
     index = commands.add_parser("index", parents=[common], help="build or refresh the index")
     index.set_defaults(run=_index)
+
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="run the Telegram bot (long polling, or a webhook with --webhook-url)",
+        description=f"Run the Telegram bot. The token is read from ${ENV_TOKEN} only.",
+    )
+    serve.add_argument("--webhook-url", help="public HTTPS URL Telegram posts updates to")
+    serve.add_argument("--listen", help="webhook mode: address to listen on (default 0.0.0.0)")
+    serve.add_argument("--port", type=_port, help="webhook mode: port to listen on (default 8443)")
+    serve.add_argument(
+        "--secret-token",
+        help=f"webhook mode: secret Telegram sends with every update (default ${ENV_SECRET})",
+    )
+    serve.set_defaults(run=_serve)
+
+    health = commands.add_parser(
+        "health",
+        parents=[config],
+        help="exit 0 if the running bot's heartbeat is fresh (for a container HEALTHCHECK)",
+    )
+    health.add_argument(
+        "--max-age", type=float, help="seconds (default: telegram.heartbeat_max_age)"
+    )
+    health.set_defaults(run=_health)
 
     evaluate = commands.add_parser(
         "eval", parents=[common], help="score retrieval on a question file (JSON Lines)"
@@ -96,11 +133,83 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {value}")
+    return number
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return number
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: python-telegram-bot takes a second to import, which `ask` need not pay.
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.app import build_application, run
+
+    token = os.environ.get(ENV_TOKEN, "").strip()
+    if not token:
+        return _fail(
+            f"{ENV_TOKEN} is not set; export the token @BotFather gave you", ExitStatus.USAGE
+        )
+    if len(token) < 8 or any(c.isspace() for c in token):
+        return _fail(f"{ENV_TOKEN} does not look like a bot token", ExitStatus.USAGE)
+    hide_secret(token)
+    try:
+        webhook = _webhook(args)
+    except ValueError as exc:
+        return _fail(str(exc), ExitStatus.USAGE)
+    if webhook is not None and webhook.secret_token:
+        hide_secret(webhook.secret_token)
+    engine = engine_for(settings, args.corpus)
+    engine.open(_progress_bar(sys.stderr.isatty()))
+    application = build_application(settings, token, engine)
+    api = settings.telegram.api_url
+    try:
+        run(application, webhook)
+    except InvalidToken:
+        return _fail(f"the Bot API server at {api} rejected {ENV_TOKEN}", ExitStatus.ERROR)
+    except TelegramError as exc:
+        return _fail(
+            f"cannot use the Bot API server at {api}: {redact(str(exc))}", ExitStatus.ERROR
+        )
+    return ExitStatus.OK
+
+
+def _webhook(args: argparse.Namespace) -> Webhook | None:
+    from bot.app import Webhook
+
+    secret = args.secret_token or os.environ.get(ENV_SECRET) or None
+    if not args.webhook_url:
+        if args.listen or args.port or args.secret_token:
+            raise ValueError("--listen, --port and --secret-token need --webhook-url")
+        return None
+    url = urlparse(args.webhook_url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise ValueError(f"--webhook-url must be an http(s) URL, got {args.webhook_url!r}")
+    if secret is not None and not _SECRET_TOKEN.fullmatch(secret):
+        raise ValueError(
+            "the webhook secret token must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+        )
+    return Webhook(args.webhook_url, args.listen or "0.0.0.0", args.port or 8443, secret)
+
+
+def _health(args: argparse.Namespace, settings: Settings) -> int:
+    max_age = args.max_age if args.max_age is not None else settings.telegram.heartbeat_max_age
+    healthy, reason = heartbeat.check(settings.telegram.heartbeat_file, max_age)
+    print(reason, file=sys.stdout if healthy else sys.stderr)
+    return ExitStatus.OK if healthy else ExitStatus.ERROR
+
+
+def _fail(message: str, status: ExitStatus) -> int:
+    print(f"coverage-bot: {message}", file=sys.stderr)
+    return status
 
 
 def engine_for(settings: Settings, corpus: Path | None = None) -> Engine:

@@ -23,6 +23,7 @@ ENV_CONFIG = "COVERAGE_BOT_CONFIG"
 ENV_CORPUS = "COVERAGE_BOT_CORPUS"
 ENV_INDEX_DIR = "COVERAGE_BOT_INDEX_DIR"
 ENV_API_URL = "TELEGRAM_API_URL"
+ENV_HEARTBEAT = "COVERAGE_BOT_HEARTBEAT"
 DEFAULT_API_URL = "https://api.telegram.org"
 
 
@@ -125,7 +126,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     env_index = os.environ.get(ENV_INDEX_DIR)
     index_dir = env_index if env_index else corpus.get("index_dir")
     telegram = values.get("telegram", {})
-    heartbeat = telegram.get("heartbeat_file")
+    heartbeat = os.environ.get(ENV_HEARTBEAT) or telegram.get("heartbeat_file")
     access = values.get("access", {})
     return Settings(
         source=file,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,14 +141,15 @@ def _read_document(
     max_file_bytes: int,
 ) -> Document | None:
     try:
-        size = path.stat().st_size
-        if size > max_file_bytes:
-            limit = f"{max_file_bytes / 1024 / 1024:g} MB"
-            problems.append(Problem(rel, f"skipped, too large ({size:,} bytes; limit {limit})"))
+        kind = _special_kind(path.stat().st_mode)
+        if kind is not None:
+            problems.append(Problem(rel, f"skipped, not a regular file ({kind})"))
             return None
-        data = path.read_bytes()
+        data = _read_regular(path, rel, problems, max_file_bytes)
     except OSError as exc:
         problems.append(Problem(rel, f"skipped, cannot be read: {exc.strerror or exc}"))
+        return None
+    if data is None:
         return None
     if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         problems.append(Problem(rel, "skipped, binary file (contains NUL bytes)"))
@@ -189,6 +191,43 @@ def _read_document(
         body_offset=offset + body_offset,
         digest=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _special_kind(mode: int) -> str | None:
+    """What a non-regular file is (reading a named pipe or a device would block or never
+    end); None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def _read_regular(
+    path: Path, rel: str, problems: list[Problem], max_file_bytes: int
+) -> bytes | None:
+    """The file's bytes, checked again on the open descriptor: the name may have been
+    swapped for a pipe since it was listed, and O_NONBLOCK keeps even that open from
+    waiting for a writer."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        kind = _special_kind(info.st_mode)
+        if kind is not None:
+            problems.append(Problem(rel, f"skipped, not a regular file ({kind})"))
+            return None
+        data = file.read(max_file_bytes + 1) if info.st_size <= max_file_bytes else b""
+        size = max(info.st_size, len(data))  # a file may grow while it is read
+        if size > max_file_bytes:
+            limit = f"{max_file_bytes / 1024 / 1024:g} MB"
+            problems.append(Problem(rel, f"skipped, too large ({size:,} bytes; limit {limit})"))
+            return None
+        return data
 
 
 def _split_front_matter(

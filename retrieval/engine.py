@@ -21,6 +21,7 @@ from retrieval.context import context_of
 from retrieval.corpus import Corpus, CorpusError, load_corpus
 from retrieval.index import BM25Params, SentenceIndex, build_index
 from retrieval.models import Problem
+from retrieval.ngrams import ngrams_of
 from retrieval.qtype import evidence_flags
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
@@ -142,6 +143,7 @@ class Engine:
         # Derived ranking structures, built now so the first question is not slow.
         context_of(index)
         evidence_flags(index)
+        ngrams_of(index)
         seconds = time.perf_counter() - started
         return Snapshot(index, corpus.problems, time.time(), seconds, from_cache, cache_error)
 

@@ -37,6 +37,9 @@ class BM25Params:
     k1: float = 1.5
     b: float = 0.75
     epsilon: float = 0.25
+    # "okapi": BM25Okapi's IDF with its epsilon floor; "lucene": log(1 + (N - n + 0.5)/(n + 0.5)),
+    # always positive (a BM25Okapi subclass overriding `_calc_idf`; see `lucene_idf`).
+    idf: str = "okapi"
 
 
 @dataclass(slots=True)
@@ -77,6 +80,13 @@ def _distinct(parts: list[np.ndarray], scratch: _Scratch) -> np.ndarray:
     positions = np.arange(len(every), dtype=np.int32)
     scratch.stamp[every] = positions
     return every[scratch.stamp[every] == positions]
+
+
+def _times(impacts: np.ndarray, weights: list[float] | None, i: int) -> np.ndarray:
+    """`impacts` × the i-th weight; untouched (not even × 1.0) when there are no weights."""
+    if weights is None or weights[i] == 1.0:
+        return impacts
+    return weights[i] * impacts
 
 
 def best_first(docs: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -147,10 +157,14 @@ class SentenceIndex:
         lo, hi = self.indptr[term_id], self.indptr[term_id + 1]
         return self.post_docs[lo:hi], self.post_weights[lo:hi]
 
-    def score(self, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    def score(
+        self, term_ids: list[int], weights: list[float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(bm25 doc ids, scores) of every sentence holding at least one term, in no order.
 
-        Repeated term ids count again, as in rank-bm25. Each term's precomputed
+        Repeated term ids count again, as in rank-bm25. `weights` multiply each
+        term's impacts (search adds look-alike terms at a lower weight); without
+        them the score is exactly BM25. Each term's precomputed
         impacts are added into a per-thread buffer (a sentence appears once per
         term's postings, so a plain fancy-index add is exact); the touched
         sentences are then de-duplicated without sorting: every touched entry
@@ -164,20 +178,22 @@ class SentenceIndex:
         buffer = scratch.scores
         indptr, post_docs, post_weights = self.indptr, self.post_docs, self.post_weights
         touched = []
-        for term_id in term_ids:
+        for i, term_id in enumerate(term_ids):
             lo, hi = int(indptr[term_id]), int(indptr[term_id + 1])
             docs = post_docs[lo:hi]
-            buffer[docs] += post_weights[lo:hi]
+            buffer[docs] += _times(post_weights[lo:hi], weights, i)
             touched.append(docs)
         docs = _distinct(touched, scratch)
         scores = buffer[docs]
         buffer[docs] = 0.0
         return docs, scores
 
-    def top(self, term_ids: list[int], n: int) -> tuple[np.ndarray, np.ndarray]:
+    def top(
+        self, term_ids: list[int], n: int, weights: list[float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The `n` best (bm25 doc ids, scores), best first; ties go to the earlier sentence.
 
-        The same ranking as sorting `score(term_ids)`, without reading every
+        The same ranking as sorting `score(term_ids, weights)`, without reading every
         posting (MaxScore): terms are added rarest-impact-first; once the terms
         left could not lift a sentence none of the earlier ones touched above the
         n-th best score so far, those terms are only looked up for the sentences
@@ -186,9 +202,17 @@ class SentenceIndex:
         """
         if not term_ids or n <= 0:
             return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
-        bound = self.max_impacts()
-        ids = sorted(term_ids, key=lambda t: -float(bound[t]))
-        left = [float(bound[t]) for t in ids]
+        impacts = self.max_impacts()
+        factor = [1.0] * len(term_ids) if weights is None else [float(w) for w in weights]
+        if len(factor) != len(term_ids):
+            raise ValueError(f"{len(term_ids)} term ids but {len(factor)} weights")
+        if any(f < 0 for f in factor):  # the skipping bound assumes terms only add
+            raise ValueError(f"negative term weight in {factor}")
+        reach = [f * float(impacts[t]) for t, f in zip(term_ids, factor, strict=True)]
+        order = sorted(range(len(term_ids)), key=lambda i: -reach[i])
+        ids = [term_ids[i] for i in order]
+        factor = [factor[i] for i in order]
+        left = [reach[i] for i in order]
         for i in range(len(left) - 2, -1, -1):
             left[i] += left[i + 1]
         indptr, post_docs, post_weights = self.indptr, self.post_docs, self.post_weights
@@ -210,7 +234,7 @@ class SentenceIndex:
                         essential = i
                         break
             docs = post_docs[lo:hi]
-            buffer[docs] += post_weights[lo:hi]
+            buffer[docs] += _times(post_weights[lo:hi], factor, i)
             touched.append(docs)
             n_touched += hi - lo
         docs = _distinct(touched, scratch)
@@ -221,12 +245,12 @@ class SentenceIndex:
             docs, scores = docs[alive], scores[alive]
             order = np.argsort(docs)
             docs, scores = docs[order], scores[order]
-            for term_id in ids[essential:]:
-                post, weights = self.postings(term_id)
+            for i in range(essential, len(ids)):
+                post, impact = self.postings(ids[i])
                 at = np.searchsorted(post, docs)
                 at[at == len(post)] = 0
                 found = post[at] == docs
-                scores[found] += weights[at[found]]
+                scores[found] += _times(impact[at[found]], factor, i)
         return best_first(docs, scores, n)
 
     def max_impacts(self) -> np.ndarray:
@@ -517,7 +541,9 @@ def index_from_chunks(
         filled += np.bincount(terms, minlength=n_terms)
     del kept
 
-    idf = okapi_idf(df, n_docs, params.epsilon)
+    idf = (
+        lucene_idf(df, n_docs) if params.idf == "lucene" else okapi_idf(df, n_docs, params.epsilon)
+    )
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
     dl = doc_len[post_docs].astype(np.float64)
     norm = params.k1 * (1.0 - params.b + params.b * dl / avgdl) if n_docs else dl
@@ -566,6 +592,16 @@ def okapi_idf(df: np.ndarray, n_docs: int, epsilon: float) -> np.ndarray:
         floor = epsilon * (idf.sum() / len(idf))
         idf = np.where(idf < 0, floor, idf)
     return idf
+
+
+def lucene_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+    """Lucene's BM25 IDF, log(1 + (N - n + 0.5) / (n + 0.5)): positive for every term.
+
+    A name in half the sentences of a small corpus ("كيم" in the seeds) gets
+    Okapi IDF exactly 0 and stops counting; here it still weighs a little.
+    """
+    df = df.astype(np.float64)
+    return np.log1p((n_docs - df + 0.5) / (df + 0.5))
 
 
 def missing_term_idf(n_docs: int) -> float:

@@ -1,20 +1,24 @@
 """Answering a question: analyze it, score sentences, keep the relevant ones, cite them.
 
 Candidates are the sentences holding at least one question term (or a corpus
-spelling of it: جونج/جونغ, بقاعدة→قاعدة, see retrieval/variants.py). Their score:
+spelling of it: جونج/جونغ, بقاعدة→قاعدة, see retrieval/variants.py) or a corpus
+term that looks like one (below). Their score:
 
     BM25 (exactly rank-bm25's BM25Okapi over unique sentences, `index.score`)
   + context_weight × IDF of each question term found in the sentence's context
     (document title, previous and next sentence; retrieval/context.py)
   + evidence_weight × mean question-term IDF when the question asks where / when /
     how many and the sentence names a place / date / number (retrieval/qtype.py)
+  + ngram_weight × Dice × BM25 of corpus terms that look like a question term
+    (character 3-grams: "قمتهما"/"قمة", "سيزور"/"يزور"; retrieval/ngrams.py)
 
 Relevance rule: a sentence is returned only if it holds enough of the question.
 Each distinct question term weighs its IDF (a term no sentence holds weighs the
 most a term can); a sentence's *coverage* is the share of that weight found in
 the sentence or its context (`context_coverage` of it when only the context has
-it). Sentences under `min_coverage` are dropped, so a question about something
-the corpus never mentions gets no hits instead of the best of the noise, and a
+it; `ngram_coverage` × Dice of it when only a look-alike term matches).
+Sentences under `min_coverage` are dropped, so a question about something the
+corpus never mentions gets no hits instead of the best of the noise, and a
 sentence matching only a common word ("روسيا") does not answer a question about
 the interpreter's name. The answer-kind bonus never counts toward coverage.
 """
@@ -28,6 +32,7 @@ import numpy as np
 from retrieval.context import context_of
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
+from retrieval.ngrams import ngrams_of
 from retrieval.normalize import analyze, analyze_keyed, iter_word_spans
 from retrieval.qtype import Asks, asks_for, evidence_flags
 from retrieval.variants import clitic_variants, spelling_variants
@@ -49,6 +54,7 @@ class SearchResult:
 class _TermGroup:
     """A question term and the spellings of it the corpus uses (جونج / جونغ)."""
 
+    term: str
     term_ids: tuple[int, ...]
     weight: float
 
@@ -64,11 +70,15 @@ class Ranking:
     context_weight: float = 0.3  # score per question term in the context, × its IDF
     context_coverage: float = 1.0  # share of a term's weight a context-only match covers
     context_all_terms: bool = True  # context also scores terms the sentence holds itself
-    evidence_weight: float = 0.5  # bonus, × the question's mean term IDF, for answer-kind evidence
+    evidence_weight: float = 1.2  # bonus, × the question's mean term IDF, for answer-kind evidence
+    ngram_weight: float = 0.5  # BM25 of a look-alike corpus term (retrieval/ngrams.py), × Dice
+    ngram_min_dice: float = 0.5  # how alike (3-gram Dice) a corpus term must be to count
+    ngram_limit: int = 5  # look-alikes per question term, most alike first
+    ngram_coverage: float = 0.5  # share of a term's weight a look-alike match covers, × Dice
 
     @classmethod
     def plain(cls) -> Ranking:
-        return cls(0.0, 0.0, False, 0.0)
+        return cls(0.0, 0.0, False, 0.0, 0.0, ngram_coverage=0.0)
 
 
 DEFAULT_RANKING = Ranking()
@@ -86,9 +96,11 @@ def search(
     terms = analyze(question)
     groups = _term_groups(index, terms)
     query_ids = [tid for term in terms for tid in _ids_for(index, term)]
+    alike = _look_alikes(index, groups, ranking)
+    base_ids, base_weights = _base_terms(query_ids, alike, ranking)
     kind = asks_for(question) if ranking.evidence_weight > 0 and groups else None
     docs, scores = _best_relevant(
-        index, groups, query_ids, ranking, kind, min_coverage, need=offset + k + 1
+        index, groups, alike, base_ids, base_weights, ranking, kind, min_coverage, offset + k + 1
     )
     if len(docs) == 0:
         return SearchResult(question, tuple(terms), [], False)
@@ -101,10 +113,22 @@ def search(
     return SearchResult(question, tuple(terms), hits, len(docs) > offset + k)
 
 
+def _base_terms(
+    query_ids: list[int], alike: list[tuple[int, int, float]], ranking: Ranking
+) -> tuple[list[int], list[float]]:
+    """Terms and multipliers of the base score: BM25 of the question's terms (× 1) plus
+    `ngram_weight` × Dice × BM25 of each look-alike term."""
+    ids = list(query_ids) + [term_id for _, term_id, _ in alike]
+    weights = [1.0] * len(query_ids) + [ranking.ngram_weight * dice for _, _, dice in alike]
+    return ids, weights
+
+
 def _best_relevant(
     index: SentenceIndex,
     groups: list[_TermGroup],
-    query_ids: list[int],
+    alike: list[tuple[int, int, float]],
+    base_ids: list[int],
+    base_weights: list[float],
     ranking: Ranking,
     kind: Asks | None,
     min_coverage: float,
@@ -113,7 +137,7 @@ def _best_relevant(
     """The `need` best relevant candidates and their final scores, best first.
 
     Exactly the head of ranking every candidate, but only the best candidates by
-    BM25 are scored (`index.top`) and looked up for extra evidence: as many as it
+    base score (BM25 + look-alikes, `index.top`) are looked up for extra evidence: as many as it
     takes until even the largest bonus could not lift the next one above the last
     kept. At a million sentences a question has tens of thousands of candidates
     and reading and ranking them all was most of its time.
@@ -124,15 +148,15 @@ def _best_relevant(
         bound += max(ranking.evidence_weight, 0.0) * total / len(groups)
     n = max(FIRST_CANDIDATES, 8 * need)
     while True:
-        head, head_bm25 = index.top(query_ids, n)
-        scores, coverage = _final_scores(index, groups, head, head_bm25, ranking, kind)
+        head, head_base = index.top(base_ids, n, base_weights)
+        scores, coverage = _final_scores(index, groups, alike, head, head_base, ranking, kind)
         keep = coverage >= min_coverage
         kept, kept_scores = head[keep], scores[keep]
         order = np.lexsort((kept, -kept_scores))[:need]
         kept, kept_scores = kept[order], kept_scores[order]
         if len(head) < n:  # every candidate was ranked
             return kept, kept_scores
-        if len(kept) >= need and head_bm25[-1] + bound < kept_scores[-1]:
+        if len(kept) >= need and head_base[-1] + bound < kept_scores[-1]:
             return kept, kept_scores
         n *= 4
 
@@ -140,26 +164,54 @@ def _best_relevant(
 def _final_scores(
     index: SentenceIndex,
     groups: list[_TermGroup],
+    alike: list[tuple[int, int, float]],
     docs: np.ndarray,
-    bm25: np.ndarray,
+    base: np.ndarray,
     ranking: Ranking,
     kind: Asks | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(score, coverage) of each candidate: BM25 plus context and answer-kind evidence."""
+    """(score, coverage) of each candidate: base score plus context and answer-kind evidence."""
     own, ctx = _evidence(index, groups, docs, ranking)
-    scores = bm25 + ranking.context_weight * (
+    scores = base + ranking.context_weight * (
         _weighted(groups, ctx) if ranking.context_all_terms else _weighted(groups, ctx & ~own)
     )
     total = sum(g.weight for g in groups)
     if kind is not None:
         flags = evidence_flags(index)[kind][docs]
         scores = scores + ranking.evidence_weight * (total / len(groups)) * flags
+    partial = np.zeros(own.shape)
+    if alike and ranking.ngram_coverage > 0:
+        for g, term_id, dice in alike:
+            partial[g] = np.maximum(partial[g], dice * index.contains(term_id, docs))
+        partial = np.where(own, 0.0, ranking.ngram_coverage * partial)
     coverage = (
-        (_weighted(groups, own) + ranking.context_coverage * _weighted(groups, ctx & ~own)) / total
+        (
+            _weighted(groups, own)
+            + ranking.context_coverage * _weighted(groups, ctx & ~own)
+            + _weighted(groups, partial)
+        )
+        / total
         if total > 0
         else np.ones(len(docs))
     )
     return scores, coverage
+
+
+def _look_alikes(
+    index: SentenceIndex, groups: list[_TermGroup], ranking: Ranking
+) -> list[tuple[int, int, float]]:
+    """(group, term id, Dice) of corpus terms that look like a question term but are not it."""
+    if ranking.ngram_weight <= 0 and ranking.ngram_coverage <= 0:
+        return []
+    vocab = ngrams_of(index)
+    out = []
+    for g, group in enumerate(groups):
+        if len(group.term) < 3:
+            continue
+        for term_id, dice in vocab.similar(group.term, ranking.ngram_min_dice, ranking.ngram_limit):
+            if term_id not in group.term_ids:
+                out.append((g, term_id, dice))
+    return out
 
 
 def _ids_for(index: SentenceIndex, term: str) -> list[int]:
@@ -177,7 +229,7 @@ def _term_groups(index: SentenceIndex, terms: list[str]) -> list[_TermGroup]:
     for term in dict.fromkeys(terms):
         ids = tuple(_ids_for(index, term))
         weight = max((float(index.idf[i]) for i in ids), default=missing_term_idf(index.n_docs))
-        groups.append(_TermGroup(ids, max(weight, 0.0)))
+        groups.append(_TermGroup(term, ids, max(weight, 0.0)))
     return groups
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 # Longest first, so وال is tried before ال.
 _ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")
 _SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
-
-
-MIN_STEM = int(__import__("os").environ.get("MIN_STEM", "2"))
-MIN_PREFIX = int(__import__("os").environ.get("MIN_PREFIX", "2"))
+# light10 keeps at least two letters after stripping; longer minimums measured
+# no better on ARCD (benchmarks/quality.md).
+MIN_STEM = 2
+MIN_PREFIX = 2
 
 
 def light_stem(token: str) -> str:

@@ -1,6 +1,9 @@
 """Odd and hostile corpus folders: problems are reported, everything else loads."""
 
 import os
+import socket
+import stat
+import threading
 from pathlib import Path
 
 from retrieval.corpus import load_corpus
@@ -94,3 +97,27 @@ def test_an_unreadable_file_is_skipped(tmp_path: Path) -> None:
     (tmp_path / "good.txt").write_text(GOOD, encoding="utf-8")
     assert [d.doc for d in load_corpus(tmp_path).documents] == ["good.txt"]
     assert reasons(tmp_path)[name].startswith("skipped, cannot be read")
+
+
+def test_named_pipes_sockets_and_devices_are_skipped_without_blocking(tmp_path: Path) -> None:
+    # Reading a named pipe waits for a writer forever; a device may never end. The load
+    # below would hang (and the test time out) if any of them were opened for reading.
+    (tmp_path / "good.txt").write_text(GOOD, encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe.txt")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(tmp_path / "socket.md"))
+    expected = {
+        "pipe.txt": "skipped, not a regular file (a named pipe)",
+        "socket.md": "skipped, not a regular file (a socket)",
+    }
+    if os.geteuid() == 0:  # only root may make device nodes
+        os.mknod(tmp_path / "zero.txt", 0o600 | stat.S_IFCHR, os.makedev(1, 5))
+        expected["zero.txt"] = "skipped, not a regular file (a character device)"
+    result: list = []
+    loader = threading.Thread(target=lambda: result.append(load_corpus(tmp_path)), daemon=True)
+    loader.start()
+    loader.join(timeout=10)
+    listener.close()
+    assert result, "loading the corpus blocked on a special file"
+    assert [d.doc for d in result[0].documents] == ["good.txt"]
+    assert {p.path: p.reason for p in result[0].problems} == expected

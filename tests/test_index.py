@@ -1,9 +1,13 @@
 """Scoring through postings equals rank-bm25's full scan."""
 
+import math
+from pathlib import Path
+
+import numpy as np
 from rank_bm25 import BM25Okapi
 
 from retrieval.corpus import load_corpus
-from retrieval.index import SentenceIndex, build_index
+from retrieval.index import BM25Params, SentenceIndex, build_index
 from retrieval.normalize import analyze
 from retrieval.search import search
 
@@ -37,3 +41,26 @@ def test_identical_sentences_are_indexed_once_and_cite_every_place(tmp_path) -> 
     assert index.n_sentences == 4 and index.n_docs == 3
     (hit,) = search(index, "قرارات الرئيس بوتين").hits
     assert [s.doc for s in hit.sources] == ["a.txt", "b.txt"]
+
+
+class LuceneBM25(BM25Okapi):
+    """rank-bm25 with Lucene's IDF, log(1 + (N - n + 0.5) / (n + 0.5)), in place of Okapi's."""
+
+    def _calc_idf(self, nd: dict) -> None:
+        for word, freq in nd.items():
+            self.idf[word] = math.log(1 + (self.corpus_size - freq + 0.5) / (freq + 0.5))
+
+
+def test_lucene_idf_option_equals_a_rank_bm25_subclass() -> None:
+    """A name in half the sentences ("كيم") keeps a positive weight instead of Okapi's 0."""
+    seeds = load_corpus(Path(__file__).parent.parent / "seeds").documents
+    index = build_index(seeds, params=BM25Params(k1=0.8, b=0.3, idf="lucene"))
+    corpus = [analyze(index.texts[int(row)]) for row in index.doc_rows]
+    reference = LuceneBM25(corpus, k1=0.8, b=0.3)
+    assert index.idf[index.vocab["كيم"]] > 0
+    for question in QUESTIONS:
+        terms = analyze(question)
+        docs, scores = index.score(index.term_ids(terms))
+        full = np.zeros(index.n_docs)
+        full[docs] = scores
+        assert np.abs(full - reference.get_scores(terms)).max() < 1e-5, question

@@ -15,7 +15,15 @@ from retrieval import search as search_module
 from retrieval.index import SentenceIndex
 from retrieval.normalize import analyze
 from retrieval.qtype import asks_for
-from retrieval.search import DEFAULT_RANKING, _final_scores, _ids_for, _term_groups, search
+from retrieval.search import (
+    DEFAULT_RANKING,
+    _base_terms,
+    _final_scores,
+    _ids_for,
+    _look_alikes,
+    _term_groups,
+    search,
+)
 
 QA = Path(__file__).resolve().parent / "data" / "seeds_qa.jsonl"
 QUESTIONS = [json.loads(line)["question"] for line in QA.read_text("utf-8").splitlines()] + [
@@ -30,9 +38,13 @@ def ranked_in_full(index: SentenceIndex, question: str, min_coverage: float) -> 
     """Every candidate scored, filtered and sorted: the definition of the ranking."""
     terms = analyze(question)
     groups = _term_groups(index, terms)
-    docs, bm25 = index.score([t for term in terms for t in _ids_for(index, term)])
+    alike = _look_alikes(index, groups, DEFAULT_RANKING)
+    ids, weights = _base_terms(
+        [t for term in terms for t in _ids_for(index, term)], alike, DEFAULT_RANKING
+    )
+    docs, base = index.score(ids, weights)
     kind = asks_for(question) if groups else None
-    scores, coverage = _final_scores(index, groups, docs, bm25, DEFAULT_RANKING, kind)
+    scores, coverage = _final_scores(index, groups, alike, docs, base, DEFAULT_RANKING, kind)
     keep = coverage >= min_coverage
     docs, scores = docs[keep], scores[keep]
     return docs[np.lexsort((docs, -scores))].tolist()

@@ -1,0 +1,109 @@
+"""Recent answers kept on the server so their buttons can stay small.
+
+Telegram allows 64 bytes of callback data, far too little for a question. A
+button carries only a short random key (and a number); the key finds the
+question, the page and the cited sentences here. Each entry remembers the index
+generation it was answered from: after a reload that changed the corpus, or
+once the entry has been pushed out of the cache, or for made-up data, the
+button answers that the result expired instead of showing something else.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+
+MORE = "m"
+CONTEXT = "c"
+SOURCES = "s"
+
+
+@dataclass(frozen=True, slots=True)
+class Cited:
+    """A sentence cited in an answer: its rank there and where it sits in its document."""
+
+    rank: int
+    doc: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    question: str
+    generation: str  # Snapshot.generation of the index that answered
+    chat_id: int
+    next_offset: int  # where the next page starts
+    cited: tuple[Cited, ...]
+
+    def cited_at(self, rank: int) -> Cited | None:
+        return next((c for c in self.cited if c.rank == rank), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """Parsed callback data: what to do, with which answer (or page)."""
+
+    action: str
+    key: str = ""
+    number: int = 0
+
+
+class AnswerCache:
+    """The most recent `capacity` answers, by key (least recently used ones leave first)."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[str, Answer] = OrderedDict()
+
+    def put(self, answer: Answer) -> str:
+        key = secrets.token_urlsafe(6)  # 8 characters, 48 random bits
+        self._entries[key] = answer
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+        return key
+
+    def get(self, key: str) -> Answer | None:
+        answer = self._entries.get(key)
+        if answer is not None:
+            self._entries.move_to_end(key)
+        return answer
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def more_data(key: str) -> str:
+    return f"{MORE}:{key}"
+
+
+def context_data(key: str, rank: int) -> str:
+    return f"{CONTEXT}:{key}:{rank}"
+
+
+def sources_data(page: int) -> str:
+    return f"{SOURCES}:{page}"
+
+
+def parse_button(data: str | None) -> Button | None:
+    """The button behind callback data we made; None for anything else."""
+    parts = (data or "").split(":")
+    try:
+        if parts[0] == MORE and len(parts) == 2 and parts[1]:
+            return Button(MORE, parts[1])
+        if parts[0] == CONTEXT and len(parts) == 3 and parts[1]:
+            return Button(CONTEXT, parts[1], _positive(parts[2]))
+        if parts[0] == SOURCES and len(parts) == 2:
+            return Button(SOURCES, number=_positive(parts[1]))
+    except ValueError:
+        return None
+    return None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or len(text) > 6:
+        raise ValueError(text)
+    number = int(text)
+    if number < 1:
+        raise ValueError(text)
+    return number

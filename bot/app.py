@@ -1,0 +1,218 @@
+"""Wiring only: build the Application from settings, register handlers in order, run it.
+
+Behaviour lives in handlers.py (what each update does), access.py (who may),
+render.py (how replies look) and heartbeat.py (liveness).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import handlers, heartbeat, texts
+from bot.access import Access, RateLimiter, gate
+from bot.delivery import PatientRateLimiter
+from bot.logs import hide_secret
+from bot.progress import logged_progress
+from bot.settings import Settings
+from bot.state import STATE_KEY, BotState, state_of
+from retrieval.engine import Engine
+
+log = logging.getLogger(__name__)
+
+# Updates handled at once. Each question waits on a worker thread (search) and on
+# the Bot API (replies); handling several at once keeps one slow reload or one slow
+# chat from holding up everyone else. Bounded so a burst cannot pile up tasks.
+CONCURRENT_UPDATES = 16
+# Long polling: the server holds getUpdates open this long when there is nothing new
+# (python-telegram-bot's default; shorter only costs a few idle requests a minute).
+POLL_TIMEOUT = 10
+# A 429 from the Bot API is waited out (retry_after) and retried this many times;
+# other transient failures are retried by PatientRateLimiter (bot/delivery.py).
+RATE_LIMIT_RETRIES = 3
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds the HTTP client waits on the Bot API before it calls a request failed.
+
+    A read timeout on sendMessage is retried (bot/delivery.py); on getUpdates the poll
+    is simply repeated, and as the offset is not advanced, nothing is skipped.
+    """
+
+    connect: float = 10
+    read: float = 20
+    write: float = 20
+    pool: float = 10
+    poll: int = POLL_TIMEOUT  # long polling: how long the server may hold getUpdates
+    poll_read: float = 10  # added to `poll` for getUpdates' read timeout
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Webhook mode: Telegram POSTs updates to `url`; we listen on listen:port."""
+
+    url: str
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    secret_token: str | None = None
+
+    @property
+    def path(self) -> str:
+        return urlparse(self.url).path.lstrip("/")
+
+
+def build_application(
+    settings: Settings,
+    token: str,
+    engine: Engine,
+    heartbeat_interval: float = heartbeat.DEFAULT_INTERVAL,
+    timeouts: Timeouts = Timeouts(),
+) -> Application:
+    """The bot, ready to run: `engine` must be open (its index is what gets served)."""
+    hide_secret(token)  # before the Bot exists: it logs its URLs, token included, at DEBUG
+    api = settings.telegram.api_url
+    lifecycle = _Lifecycle(settings.telegram.heartbeat_file, heartbeat_interval)
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                allow_sending_without_reply=True,
+            )
+        )
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .rate_limiter(PatientRateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .connect_timeout(timeouts.connect)
+        .read_timeout(timeouts.read)
+        .write_timeout(timeouts.write)
+        .pool_timeout(timeouts.pool)
+        .get_updates_connect_timeout(timeouts.connect)
+        .get_updates_read_timeout(timeouts.poll_read)  # PTB adds the poll timeout to this
+        .post_init(lifecycle.started)
+        .post_shutdown(lifecycle.stopped)
+        .build()
+    )
+    access = settings.access
+    application.bot_data[STATE_KEY] = BotState(
+        engine=engine,
+        access=Access.from_settings(access),
+        questions=RateLimiter(access.questions_per_minute),
+        refusals=RateLimiter(3),
+        limit_notices=RateLimiter(1),
+        reload_progress=logged_progress(),
+    )
+    _register(application)
+    return application
+
+
+def _register(application: Application) -> None:
+    # Group -1 runs first for every update: the access gate stops what may not pass.
+    application.add_handler(TypeHandler(Update, gate), group=-1)
+    new_message = filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler(["start", "help"], handlers.start, new_message))
+    application.add_handler(CommandHandler("ask", handlers.ask_command, new_message))
+    application.add_handler(CommandHandler("sources", handlers.sources, new_message))
+    application.add_handler(CommandHandler("reload", handlers.reload, new_message))
+    application.add_handler(CommandHandler("stats", handlers.stats, new_message))
+    text = new_message & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, handlers.private_text))
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, handlers.group_text))
+    # After the known commands, so only unknown ones land here.
+    application.add_handler(MessageHandler(new_message & filters.COMMAND, handlers.unknown_command))
+    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_error_handler(handlers.on_error)
+
+
+class _Lifecycle:
+    """What happens once the bot is connected (menus, heartbeat) and once it shuts down."""
+
+    def __init__(self, heartbeat_file: Path | None, interval: float) -> None:
+        self.heartbeat_file = heartbeat_file
+        self.interval = interval
+        self.task: asyncio.Task[None] | None = None
+
+    async def started(self, application: Application) -> None:
+        await _set_commands(application)
+        if self.heartbeat_file is not None:
+            self.task = asyncio.create_task(
+                heartbeat.beat(application, self.heartbeat_file, self.interval)
+            )
+        snapshot = state_of(application).engine.snapshot
+        log.info(
+            "serving @%s: %d documents, %d sentences",
+            application.bot.username,
+            len(snapshot.index.sources),
+            snapshot.index.n_sentences,
+        )
+
+    async def stopped(self, application: Application) -> None:
+        await heartbeat.stop(self.task)
+        self.task = None
+
+
+async def _set_commands(application: Application) -> None:
+    """Everyone sees the question commands; each admin's chat also lists the admin ones."""
+    user_commands = [BotCommand(name, text) for name, text in texts.COMMANDS.items()]
+    admin_commands = user_commands + [
+        BotCommand(name, text) for name, text in texts.ADMIN_COMMANDS.items()
+    ]
+    await application.bot.set_my_commands(user_commands)
+    for admin in sorted(state_of(application).access.admins):
+        try:
+            await application.bot.set_my_commands(admin_commands, BotCommandScopeChat(admin))
+        except TelegramError as exc:  # e.g. the admin never opened a chat with the bot
+            log.warning("admin commands not registered for user %s: %s", admin, exc)
+
+
+def run(
+    application: Application,
+    webhook: Webhook | None = None,
+    handle_signals: bool = True,
+    poll_timeout: int = POLL_TIMEOUT,
+) -> None:
+    """Serve until SIGINT/SIGTERM (or `stop_running`): long polling, or a webhook.
+
+    `handle_signals=False` runs without signal handlers (needed outside the main thread).
+    """
+    extra = {} if handle_signals else {"stop_signals": None}
+    if webhook is None:
+        application.run_polling(
+            timeout=poll_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+            bootstrap_retries=3,
+            **extra,
+        )
+    else:
+        application.run_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret_token,
+            allowed_updates=ALLOWED_UPDATES,
+            bootstrap_retries=3,
+            **extra,
+        )

@@ -1,0 +1,366 @@
+"""What the bot does with each kind of update: read it, call the engine, render, reply.
+
+Searching and reloading are CPU- and disk-bound, so both run in worker threads
+(`asyncio.to_thread`) and the event loop keeps serving other chats meanwhile; a
+question asked during a reload is answered from the index still in service.
+Formatting lives in render.py, wording in texts.py, permissions in access.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot import render, texts
+from bot.access import admin_only
+from bot.addressing import is_private, without_mention
+from bot.answers import CONTEXT, MORE, Answer, Cited, context_data, more_data, parse_button
+from bot.answers import sources_data as sources_button_data
+from bot.state import BotState, state_of
+from retrieval.engine import ReloadFailed, ReloadInProgress, Snapshot
+from retrieval.search import SearchResult, search
+
+log = logging.getLogger(__name__)
+
+CONTEXT_BUTTONS = 10  # context buttons under one answer page, at most
+CONTEXT_RADIUS = 2  # sentences shown on each side of a cited one
+SOURCES_PER_PAGE = 10
+
+
+# --- questions -----------------------------------------------------------------------
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send what the bot does and how to ask (and, to admins, the admin commands)."""
+    is_admin = state_of(context).access.is_admin(update.effective_user.id)
+    await update.effective_message.reply_text(render.render_help(is_admin))
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer `/ask QUESTION`; explain the usage when the question is missing."""
+    question = " ".join(context.args or ())
+    if not question:
+        await update.effective_message.reply_text(render.rtl_text(texts.ASK_USAGE))
+        return
+    await answer(update, context, question)
+
+
+async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer any text in a private chat."""
+    await answer(update, context, update.effective_message.text or "")
+
+
+async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a group message that mentions the bot or replies to it (the gate let only
+    those through)."""
+    text = without_mention(update.effective_message.text or "", context.bot.username)
+    await answer(update, context, text)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Point to /help after a command the bot does not know (private chats only)."""
+    if is_private(update.effective_message):
+        await update.effective_message.reply_text(render.rtl_text(texts.UNKNOWN_COMMAND))
+
+
+async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+    """Search, then reply with the cited sentences (or say that nothing matched)."""
+    state = state_of(context)
+    message = update.effective_message
+    user = update.effective_user
+    if not any(ch.isalnum() for ch in question):  # empty, spaces, punctuation, emoji, marks
+        await message.reply_text(render.rtl_text(texts.EMPTY_QUESTION))
+        return
+    if not state.access.is_admin(user.id) and not state.questions.allow(user.id):
+        if state.limit_notices.allow(user.id):
+            log.info("user %s is over the question limit", user.id)
+            await message.reply_text(render.rtl_text(texts.RATE_LIMITED))
+        return
+    started = time.perf_counter()
+    await _typing(context, message.chat_id)
+    generation, result = await _search(state, question, offset=0)
+    sent = await _send_page(context, message, state, generation, result, quote=True)
+    state.stats.record_answer(time.perf_counter() - started)
+    log.info(
+        "answered user %s in chat %s: %d hits in %d messages",
+        user.id,
+        message.chat_id,
+        len(result.hits),
+        len(sent),
+    )
+
+
+async def _search(state: BotState, question: str, offset: int) -> tuple[str, SearchResult]:
+    """Search one snapshot in a worker thread; returns that snapshot's generation with the
+    result, so buttons remember exactly which index answered."""
+    engine = state.engine
+    snapshot = engine.snapshot
+    result = await asyncio.to_thread(
+        search,
+        snapshot.index,
+        question,
+        k=engine.top_k,
+        offset=offset,
+        min_coverage=engine.min_coverage,
+    )
+    return snapshot.generation, result
+
+
+async def _send_page(
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    state: BotState,
+    generation: str,
+    result: SearchResult,
+    quote: bool,
+) -> list[Message]:
+    """Send one page of hits (split into as many messages as it takes), buttons under the
+    last one."""
+    if not result.hits:
+        text = render.rtl_text(texts.NO_HITS) if quote else render.rtl_text(texts.NO_MORE)
+        return [await message.reply_text(text, do_quote=None if quote else False)]
+    cited = tuple(Cited(h.rank, h.sentence.doc, h.sentence.position) for h in result.hits)
+    next_offset = result.hits[-1].rank
+    entry = Answer(result.question, generation, message.chat_id, next_offset, cited)
+    key = state.answers.put(entry)
+    markup = answer_keyboard(key, cited, result.has_more)
+    chunks = render.render_answer(result.hits)
+    sent = []
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        sent.append(
+            await message.reply_text(
+                chunk,
+                do_quote=None if quote and i == 0 else False,  # None: quote in groups only
+                reply_markup=markup if last else None,
+            )
+        )
+    return sent
+
+
+def answer_keyboard(key: str, cited: Sequence[Cited], has_more: bool) -> InlineKeyboardMarkup:
+    """Context buttons for the cited sentences, and "more" when more results exist."""
+    buttons = [
+        InlineKeyboardButton(
+            texts.CONTEXT_BUTTON.format(rank=c.rank), callback_data=context_data(key, c.rank)
+        )
+        for c in cited[:CONTEXT_BUTTONS]
+    ]
+    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    if has_more:
+        rows.append([InlineKeyboardButton(texts.MORE_BUTTON, callback_data=more_data(key))])
+    return InlineKeyboardMarkup(rows)
+
+
+async def _typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    """Show "typing…" while searching; an answer matters more than the indicator."""
+    try:
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    except TelegramError as exc:
+        log.debug("typing action failed in chat %s: %s", chat_id, exc)
+
+
+# --- buttons -------------------------------------------------------------------------
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Route a pressed button; unknown, forged or outdated data gets "expired"."""
+    query = update.callback_query
+    parsed = parse_button(query.data)
+    if parsed is not None and parsed.action == MORE:
+        await more(update, context, parsed.key)
+    elif parsed is not None and parsed.action == CONTEXT:
+        await show_context(update, context, parsed.key, parsed.number)
+    elif parsed is not None:
+        await sources_page(update, context, parsed.number)
+    else:
+        log.info("unknown button data from user %s", update.effective_user.id)
+        await query.answer(texts.EXPIRED, show_alert=True)
+
+
+def _valid_answer(
+    state: BotState, key: str, chat_id: int | None, snapshot: Snapshot
+) -> Answer | None:
+    """The cached answer behind a button, if it was given in this chat from this index."""
+    entry = state.answers.get(key)
+    if entry is None or entry.chat_id != chat_id or entry.generation != snapshot.generation:
+        return None
+    return entry
+
+
+async def more(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> None:
+    """Send the next page of results for the answer under which "more" was pressed."""
+    state = state_of(context)
+    query = update.callback_query
+    message = query.message
+    chat_id = message.chat.id if message else None
+    entry = _valid_answer(state, key, chat_id, state.engine.snapshot)
+    if entry is None or not isinstance(message, Message):
+        await query.answer(texts.EXPIRED, show_alert=True)
+        return
+    generation, result = await _search(state, entry.question, offset=entry.next_offset)
+    if generation != entry.generation:  # a reload finished in between
+        await query.answer(texts.EXPIRED, show_alert=True)
+        return
+    await query.answer()
+    # The pressed "more" has done its job: keep the context buttons, drop "more".
+    try:
+        await query.edit_message_reply_markup(answer_keyboard(key, entry.cited, False))
+    except BadRequest as exc:
+        log.debug("could not drop the 'more' button: %s", exc)
+    await _send_page(context, message, state, generation, result, quote=False)
+
+
+async def show_context(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, rank: int
+) -> None:
+    """Send the sentences around a cited one, from the same document of the same index."""
+    state = state_of(context)
+    query = update.callback_query
+    message = query.message
+    snapshot = state.engine.snapshot  # once: a reload may swap it at any moment
+    entry = _valid_answer(state, key, message.chat.id if message else None, snapshot)
+    cited = entry.cited_at(rank) if entry else None
+    index = snapshot.index
+    doc_index = (
+        next((i for i, s in enumerate(index.sources) if s.doc == cited.doc), None)
+        if cited
+        else None
+    )
+    if cited is None or doc_index is None or not isinstance(message, Message):
+        await query.answer(texts.EXPIRED, show_alert=True)
+        return
+    await query.answer()
+    rows = index.document_rows(doc_index)
+    near = [
+        index.sentence(int(row))
+        for row in rows
+        if abs(int(index.sent_pos[row]) - cited.position) <= CONTEXT_RADIUS
+    ]
+    chunks = render.render_context(rank, index.sources[doc_index], near, cited.position)
+    for chunk in chunks:
+        await message.reply_text(chunk, do_quote=True)
+
+
+# --- sources -------------------------------------------------------------------------
+
+
+def _sources_page(state: BotState, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    index = state.engine.snapshot.index
+    shown = render.render_sources(
+        index.sources, [int(c) for c in index.sentence_counts()], page, SOURCES_PER_PAGE
+    )
+    buttons = []
+    if shown.number > 1:
+        buttons.append(
+            InlineKeyboardButton(
+                texts.PREVIOUS_BUTTON, callback_data=sources_button_data(shown.number - 1)
+            )
+        )
+    if shown.number < shown.count:
+        buttons.append(
+            InlineKeyboardButton(
+                texts.NEXT_BUTTON, callback_data=sources_button_data(shown.number + 1)
+            )
+        )
+    return shown.text, InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the first page of the corpus listing."""
+    text, markup = _sources_page(state_of(context), 1)
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+async def sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE, page: int) -> None:
+    """Turn the listing to another page in place."""
+    query = update.callback_query
+    await query.answer()
+    text, markup = _sources_page(state_of(context), page)
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:  # e.g. "message is not modified" after a double tap
+        log.debug("sources page not edited: %s", exc)
+
+
+# --- admin ---------------------------------------------------------------------------
+
+
+@admin_only
+async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Rebuild the index from the corpus folder in a worker thread, then report."""
+    state = state_of(context)
+    message = update.effective_message
+    user_id = update.effective_user.id
+    if state.engine.reloading:
+        await message.reply_text(render.rtl_text(texts.RELOAD_RUNNING))
+        return
+    await message.reply_text(render.rtl_text(texts.RELOAD_STARTED))
+    started = time.perf_counter()
+    try:
+        report = await asyncio.to_thread(state.engine.reload, state.reload_progress)
+    except ReloadInProgress:
+        await message.reply_text(render.rtl_text(texts.RELOAD_RUNNING))
+        return
+    except ReloadFailed as exc:
+        seconds = time.perf_counter() - started
+        log.warning("reload by user %s failed after %.2f s: %s", user_id, seconds, exc)
+        current = state.engine.snapshot if state.engine.is_open else None
+        await message.reply_text(render.render_reload_failure(str(exc), seconds, current))
+        return
+    seconds = time.perf_counter() - started
+    after = report.after.index
+    log.info(
+        "reload by user %s: %d documents, %d sentences in %.2f s "
+        "(%d added, %d removed, %d changed, %d skipped)",
+        user_id,
+        len(after.sources),
+        after.n_sentences,
+        seconds,
+        len(report.added),
+        len(report.removed),
+        len(report.changed),
+        len(report.after.problems),
+    )
+    for chunk in render.render_reload_report(report, seconds):
+        await message.reply_text(chunk)
+
+
+@admin_only
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send uptime, corpus size, index build time, questions answered, median latency."""
+    state = state_of(context)
+    text = render.render_stats(
+        state.engine.snapshot,
+        state.stats.uptime(),
+        state.stats.answered,
+        state.stats.median_latency(),
+    )
+    await update.effective_message.reply_text(text)
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure first (with the update id), then apologise to the chat, if any."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    if update is None and isinstance(context.error, TelegramError):
+        # Raised while fetching updates; the updater retries by itself.
+        log.warning("Bot API request failed: %s", context.error)
+        return
+    log.error("error while handling update %s", update_id, exc_info=context.error)
+    chat = update.effective_chat if isinstance(update, Update) else None
+    if chat is None:
+        return
+    try:
+        await context.bot.send_message(chat.id, render.rtl_text(texts.APOLOGY))
+    except TelegramError as exc:
+        log.warning("could not apologise for update %s: %s", update_id, exc)

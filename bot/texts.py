@@ -1,0 +1,104 @@
+"""Every Arabic text the bot shows, in one place, so wording is reviewed and changed here only.
+
+Texts are Telegram HTML: placeholders filled by `str.format` must be escaped by the
+caller (render.py does). Lines that may start with a Latin letter or a digit get
+their direction from render.rtl_line, not from these strings.
+"""
+
+from __future__ import annotations
+
+HELP = (
+    "<b>بوت التغطية</b> يجيب عن أسئلتك من أرشيف الأخبار: "
+    "يبحث في جمل المقالات ويرد بأقربها إلى سؤالك، مع مصدر كل جملة.\n"
+)
+HELP += """
+<b>كيف تسأل؟</b>
+• في المحادثة الخاصة: اكتب سؤالك مباشرة.
+• في المجموعات: /ask ثم السؤال، أو اذكر البوت في رسالتك، أو رُدّ على إحدى رسائله.
+
+<b>أمثلة:</b>
+• ماذا قال كيم عن الإمبريالية؟
+• أين عقدت القمة بين كيم وبوتين؟
+
+تحت كل إجابة زر «المزيد» لنتائج أخرى، وأزرار «السياق» لعرض الفقرة حول الجملة.
+/sources قائمة المصادر المتاحة."""
+
+HELP_ADMIN = """
+
+<b>أوامر المشرفين:</b>
+/reload إعادة قراءة مجلد المصادر وبناء الفهرس
+/stats إحصاءات التشغيل"""
+
+COMMANDS = {
+    "start": "بدء الاستخدام والتعريف بالبوت",
+    "help": "كيف تسأل، مع أمثلة",
+    "ask": "اطرح سؤالاً (في المجموعات)",
+    "sources": "قائمة المصادر المتاحة",
+}
+ADMIN_COMMANDS = {
+    "reload": "إعادة تحميل المصادر وبناء الفهرس",
+    "stats": "إحصاءات التشغيل",
+}
+
+NOT_ALLOWED = (
+    "عذراً، هذا البوت مقصور على فريق التحرير. "
+    "رقم حسابك: <code>{user_id}</code>؛ أرسله إلى المشرف إن كنت تحتاج إلى الوصول."
+)
+ADMIN_ONLY = "عذراً، هذا الأمر للمشرفين فقط."
+BUTTON_NOT_ALLOWED = "عذراً، ليس لديك إذن باستخدام هذا البوت."
+RATE_LIMITED = "أسئلة كثيرة في وقت قصير. انتظر دقيقة ثم أعد المحاولة."
+ASK_USAGE = "اكتب سؤالك بعد الأمر، مثلاً:\n/ask ماذا قال كيم عن الإمبريالية؟"
+EMPTY_QUESTION = "لم أجد سؤالاً في رسالتك. اكتب سؤالك نصاً."
+UNKNOWN_COMMAND = "أمر غير معروف. اكتب /help لمعرفة طريقة الاستخدام."
+
+NO_HITS = (
+    "لم أجد في المصادر جملة تجيب عن هذا السؤال.\n"
+    "جرّب صياغة أخرى أو كلمات أقل، مثل اسم الشخص أو المكان فقط."
+)
+NO_MORE = "لا توجد نتائج أخرى لهذا السؤال."
+EXPIRED = "انتهت صلاحية هذه النتيجة (أُعيد تحميل المصادر أو مرّ وقت طويل). اطرح السؤال من جديد."
+
+ANSWER_HEADER = "<b>أقرب الجمل إلى سؤالك:</b>"
+MORE_HEADER = "<b>نتائج أخرى</b> (من {first} إلى {last}):"
+CONTINUED = "<i>(تابع)</i>"
+MORE_BUTTON = "المزيد"
+CONTEXT_BUTTON = "السياق {rank}"
+CONTEXT_HEADER = "<b>سياق الجملة {rank}</b> من: {title}"
+SOURCE_PREFIX = "المصدر:"
+SOURCES_PREFIX = "المصادر:"
+
+SOURCES_HEADER = "<b>المصادر</b> ({count} وثيقة، {sentences} جملة) — صفحة {page} من {pages}:"
+SOURCE_LINE = "{n}. {title} — {sentences} جملة"
+PREVIOUS_BUTTON = "السابق"
+NEXT_BUTTON = "التالي"
+
+RELOAD_STARTED = (
+    "بدأت إعادة تحميل المصادر… ستصلك النتيجة هنا. الأسئلة تُجاب من الفهرس الحالي حتى ينتهي."
+)
+RELOAD_RUNNING = "إعادة تحميل جارية بالفعل؛ انتظر حتى تنتهي."
+RELOAD_DONE = "<b>اكتملت إعادة التحميل</b> في {seconds} ث."
+RELOAD_DOCUMENTS = "الوثائق: من {before} إلى {after}"
+RELOAD_SENTENCES = "الجمل: من {before} إلى {after}"
+RELOAD_ADDED = "أُضيفت ({count}):"
+RELOAD_REMOVED = "حُذفت ({count}):"
+RELOAD_CHANGED = "تغيّرت ({count}):"
+RELOAD_UNCHANGED = "لم يتغير أي ملف."
+RELOAD_SKIPPED = "ملفات تُجوهلت ({count}):"
+RELOAD_NOT_CACHED = (
+    "تنبيه: تعذّر حفظ الفهرس على القرص؛ يعمل البوت به الآن، وسيُبنى من جديد عند إعادة التشغيل:"
+)
+RELOAD_FAILED = "<b>فشلت إعادة التحميل</b> بعد {seconds} ث:"
+RELOAD_KEPT = "ما زال الفهرس السابق في الخدمة ({documents} وثيقة، {sentences} جملة)."
+MORE_ITEMS = "… و{count} غيرها"
+
+STATS = """<b>إحصاءات التشغيل</b>
+مدة التشغيل: {uptime}
+المصادر: {documents} وثيقة، {sentences} جملة
+الفهرس: {how} في {index_seconds} ث، منذ {loaded}
+أسئلة أُجيبت: {answered}
+الزمن الوسيط للإجابة: {median}"""
+INDEX_FROM_CACHE = "قُرئ من الذاكرة المؤقتة"
+INDEX_BUILT = "بُني"
+NO_LATENCY = "لا أسئلة بعد"
+
+APOLOGY = "عذراً، حدث خطأ أثناء معالجة طلبك. حاول مرة أخرى بعد قليل."
