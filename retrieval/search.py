@@ -243,9 +243,12 @@ def _evidence(
     context = context_of(index) if use_context else None
     for g, group in enumerate(groups):
         for term_id in group.term_ids:
-            own[g] |= index.contains(term_id, docs)
-            if context is not None:
-                ctx[g] |= context.contains(term_id, docs)
+            if context is None:
+                own[g] |= index.contains(term_id, docs)
+            else:
+                holds, around = context.lookup(index, term_id, docs)
+                own[g] |= holds
+                ctx[g] |= around
     return own, ctx
 
 

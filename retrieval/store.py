@@ -23,11 +23,14 @@ from retrieval.index import BM25Params, SentenceIndex, TextColumn
 from retrieval.models import Document, Source
 from retrieval.normalize import PIPELINE_VERSION
 
-FORMAT_VERSION = 2  # 2: float64 impacts, context field stored
+FORMAT_VERSION = 3  # 2: float64 impacts, context field stored; 3: context as neighbours + titles
 _ARRAYS = (
     "sent_doc", "sent_pos", "sent_start", "sent_end", "doc_rows", "dup_indptr", "dup_rows",
     "doc_len", "idf", "indptr", "post_docs", "post_weights",
 )  # fmt: skip
+# The context field (retrieval/context.py) is derived, but stored: start-up only maps it.
+_CONTEXT_ARRAYS = ("prev_doc", "next_doc", "doc_source", "title_indptr", "title_sources")
+_CONTEXT_FILES = tuple(f"context_{name}" for name in _CONTEXT_ARRAYS)
 
 
 class StaleIndex(Exception):
@@ -57,8 +60,8 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
         # The context field is derived from the arrays above, but deriving it takes
         # seconds at a million sentences: stored, start-up only maps it.
         context = context_of(index)
-        np.save(tmp / "context_indptr.npy", context.indptr, allow_pickle=False)
-        np.save(tmp / "context_docs.npy", context.docs, allow_pickle=False)
+        for name in _CONTEXT_ARRAYS:
+            np.save(tmp / f"context_{name}.npy", getattr(context, name), allow_pickle=False)
         np.save(tmp / "text_blob.npy", index.texts.blob, allow_pickle=False)
         np.save(tmp / "text_offsets.npy", index.texts.offsets, allow_pickle=False)
         terms = sorted(index.vocab, key=index.vocab.__getitem__)
@@ -113,9 +116,9 @@ def load_index(
             name: np.load(folder / f"{name}.npy", mmap_mode=mode, allow_pickle=False).view(
                 np.ndarray
             )
-            for name in (*_ARRAYS, "text_blob", "text_offsets", "context_indptr", "context_docs")
+            for name in (*_ARRAYS, "text_blob", "text_offsets", *_CONTEXT_FILES)
         }
-        context = ContextIndex(arrays.pop("context_indptr"), arrays.pop("context_docs"))
+        context = ContextIndex(*(arrays.pop(f"context_{name}") for name in _CONTEXT_ARRAYS))
         terms = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         meta = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
         index = SentenceIndex(
@@ -129,8 +132,11 @@ def load_index(
             **arrays,
         )
         _check_shapes(index, manifest)
-        if len(context.indptr) != len(index.vocab) + 1 or int(context.indptr[-1]) != len(
-            context.docs
+        if (
+            len(context.title_indptr) != len(index.vocab) + 1
+            or int(context.title_indptr[-1]) != len(context.title_sources)
+            or not len(context.prev_doc) == len(context.next_doc) == len(context.doc_source)
+            or len(context.prev_doc) != index.n_docs
         ):
             raise StaleIndex("cached index is inconsistent (context)")
         index.derived[CONTEXT_KEY] = context

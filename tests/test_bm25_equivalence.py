@@ -189,9 +189,9 @@ def test_a_reloaded_index_scores_and_ranks_as_the_built_one(
     save_index(built, tmp_path)
     loaded = load_index(tmp_path, "k", built.params)
     assert_same_index(built, loaded)
-    fresh = build_context(loaded)
-    assert np.array_equal(context_of(loaded).indptr, fresh.indptr)
-    assert np.array_equal(context_of(loaded).docs, fresh.docs)
+    fresh, stored = build_context(loaded), context_of(loaded)
+    for name in ("prev_doc", "next_doc", "doc_source", "title_indptr", "title_sources"):
+        assert np.array_equal(getattr(stored, name), getattr(fresh, name)), name
     for terms in questions(built, seed=4, n=40):
         ids = built.term_ids(terms)
         assert np.array_equal(built.top(ids, 5)[0], loaded.top(ids, 5)[0])
