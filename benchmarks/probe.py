@@ -28,6 +28,7 @@ from retrieval.context import context_of
 from retrieval.corpus import load_corpus
 from retrieval.engine import SENTENCE_PARAMS, Engine
 from retrieval.index import build_index
+from retrieval.listing import list_corpus, save_listing
 from retrieval.normalize import analyze, analyze_keyed
 from retrieval.store import corpus_key, load_index, save_index
 
@@ -79,6 +80,7 @@ def build(corpus: str, index_dir: str) -> dict:
     shutil.rmtree(index_dir, ignore_errors=True)
     cpu0 = os.times()
     t0 = time.perf_counter()
+    listing = list_corpus(corpus)  # as Engine does: start-up then checks sizes and mtimes
     loaded = load_corpus(corpus)
     t1 = time.perf_counter()
     params = SENTENCE_PARAMS  # what Engine uses
@@ -88,7 +90,7 @@ def build(corpus: str, index_dir: str) -> dict:
     index.build_seconds = t2 - t1
     context_of(index)  # what Engine.open derives next; save_index stores it
     t_context = time.perf_counter()
-    save_index(index, index_dir)
+    save_listing(save_index(index, index_dir), listing, loaded.problems)
     t3 = time.perf_counter()
     cpu1 = os.times()
     return {

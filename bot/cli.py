@@ -93,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.set_defaults(run=_ask)
 
     index = commands.add_parser("index", parents=[common], help="build or refresh the index")
+    index.add_argument(
+        "--verify",
+        action="store_true",
+        help="read and hash every corpus file even if sizes and mtimes are unchanged",
+    )
     index.set_defaults(run=_index)
 
     serve = commands.add_parser(
@@ -246,7 +251,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     engine = engine_for(settings, args.corpus)
-    snapshot = engine.open(_progress_bar(True))
+    snapshot = engine.open(_progress_bar(True), verify=args.verify)
     print(describe_snapshot(snapshot, engine))
     return ExitStatus.OK
 

@@ -53,7 +53,7 @@ def load_corpus(folder: str | os.PathLike[str], max_file_bytes: int = MAX_FILE_B
         raise CorpusError(f"corpus path {root} is not a folder")
     problems: list[Problem] = []
     try:
-        files = _corpus_files(root, problems)
+        files = corpus_files(root, problems)
     except OSError as exc:
         raise CorpusError(f"corpus folder {root} cannot be read: {exc.strerror or exc}") from exc
     sources = _read_sources_yaml(root, problems)
@@ -68,7 +68,7 @@ def load_corpus(folder: str | os.PathLike[str], max_file_bytes: int = MAX_FILE_B
     return Corpus(root, documents, problems)
 
 
-def _corpus_files(root: Path, problems: list[Problem]) -> list[Path]:
+def corpus_files(root: Path, problems: list[Problem]) -> list[Path]:
     """Corpus files under root, sorted; links that lead outside the folder are not followed."""
     real_root = root.resolve()
     found = []

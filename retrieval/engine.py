@@ -20,6 +20,7 @@ from pathlib import Path
 from retrieval.context import context_of
 from retrieval.corpus import Corpus, CorpusError, load_corpus
 from retrieval.index import BM25Params, SentenceIndex, build_index
+from retrieval.listing import Listing, cached_key_for, list_corpus, save_listing
 from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
 from retrieval.qtype import evidence_flags
@@ -103,17 +104,29 @@ class Engine:
     def reloading(self) -> bool:
         return self._reload_lock.locked()
 
-    def open(self, progress: ProgressFactory | None = None) -> Snapshot:
-        """Load the corpus (first time); raises ReloadFailed when nothing can be served."""
-        return self.reload(progress).after
+    def open(self, progress: ProgressFactory | None = None, verify: bool = False) -> Snapshot:
+        """Load the corpus (first time); raises ReloadFailed when nothing can be served.
+
+        A cached index whose corpus listing (file sizes and mtimes, retrieval/listing.py)
+        is unchanged opens without reading the files; `verify` reads and hashes
+        every file as a reload does.
+        """
+        return self._swap(progress, trust_listing=not verify).after
 
     def reload(self, progress: ProgressFactory | None = None) -> ReloadReport:
-        """Re-read the corpus and swap in its index; see the module docstring."""
+        """Re-read the corpus and swap in its index; see the module docstring.
+
+        Always reads every file: a reload is how an admin says the corpus changed,
+        so it does not rely on sizes and mtimes.
+        """
+        return self._swap(progress, trust_listing=False)
+
+    def _swap(self, progress: ProgressFactory | None, trust_listing: bool) -> ReloadReport:
         if not self._reload_lock.acquire(blocking=False):
             raise ReloadInProgress("a reload is already running")
         try:
             before = self._snapshot
-            after = self._load(progress)
+            after = self._load(progress, trust_listing)
             self._snapshot = after
             return _compare(before, after)
         finally:
@@ -129,8 +142,18 @@ class Engine:
             ranking=self.ranking,
         )
 
-    def _load(self, progress: ProgressFactory | None) -> Snapshot:
+    def _load(self, progress: ProgressFactory | None, trust_listing: bool) -> Snapshot:
         started = time.perf_counter()
+        listing = None
+        if self.index_dir is not None:
+            try:
+                listing = list_corpus(self.corpus_dir)  # before reading: an edit after shows
+            except OSError:
+                listing = None  # load_corpus names the problem
+        if trust_listing and listing is not None and self.index_dir is not None:
+            quick = self._cached_by_listing(listing, started)
+            if quick is not None:
+                return quick
         try:
             corpus = load_corpus(self.corpus_dir)
         except CorpusError as exc:
@@ -140,12 +163,30 @@ class Engine:
             raise ReloadFailed(f"no usable document in {self.corpus_dir} ({reasons})")
         key = corpus_key(corpus.documents, self.params)
         index, from_cache, cache_error = self._cached_or_built(corpus, key, progress)
-        # Derived ranking structures, built now so the first question is not slow.
-        context_of(index)
-        evidence_flags(index)
-        ngrams_of(index)
+        if listing is not None and self.index_dir is not None and cache_error is None:
+            try:
+                save_listing(self.index_dir / key, listing, corpus.problems)
+            except OSError as exc:  # only the next start-up is slower
+                log.warning("corpus listing not cached: %s", exc)
+        _derive(index)
         seconds = time.perf_counter() - started
         return Snapshot(index, corpus.problems, time.time(), seconds, from_cache, cache_error)
+
+    def _cached_by_listing(self, listing: Listing, started: float) -> Snapshot | None:
+        """The cached index, if the corpus files look exactly as when it was read."""
+        assert self.index_dir is not None
+        found = cached_key_for(self.index_dir, listing)
+        if found is None:
+            return None
+        key, problems = found
+        try:
+            index = load_index(self.index_dir, key, self.params)
+        except StaleIndex as exc:
+            log.info("reading the corpus: %s", exc)
+            return None
+        _derive(index)
+        seconds = time.perf_counter() - started
+        return Snapshot(index, problems, time.time(), seconds, True, None)
 
     def _cached_or_built(
         self,
@@ -170,6 +211,13 @@ class Engine:
                 cache_error = f"index not cached in {self.index_dir}: {exc.strerror or exc}"
                 log.warning("%s", cache_error)
         return index, False, cache_error
+
+
+def _derive(index: SentenceIndex) -> None:
+    """Derived ranking structures, built now so the first question is not slow."""
+    context_of(index)
+    evidence_flags(index)
+    ngrams_of(index)
 
 
 def _compare(before: Snapshot | None, after: Snapshot) -> ReloadReport:
