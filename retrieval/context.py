@@ -49,13 +49,12 @@ class ContextIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(own, context) booleans for `docs`: the sentence holds the term; its context does.
 
-        One binary search of the term's postings answers both the sentence and
-        its neighbours.
+        One pass over the term's postings answers both the sentence and its
+        neighbours (`SentenceIndex.contains`).
         """
-        post, _ = index.postings(term_id)
         n = len(docs)
         probe = np.concatenate((docs, self.prev_doc[docs], self.next_doc[docs]))
-        found = member(post, probe)
+        found = index.contains(term_id, probe)
         own = found[:n]
         ctx = found[n : 2 * n] | found[2 * n :]
         titles = self.title_postings(term_id)

@@ -70,6 +70,8 @@ class _Scratch:
 
     scores: np.ndarray  # float64, all zero between queries
     stamp: np.ndarray  # int32, garbage between queries (always written before read)
+    marks: np.ndarray | None = None  # int32, n_docs + 1: generation that last marked a doc
+    generation: int = 0
 
 
 def _distinct(parts: list[np.ndarray], scratch: _Scratch) -> np.ndarray:
@@ -275,11 +277,28 @@ class SentenceIndex:
         return scratch
 
     def contains(self, term_id: int, docs: np.ndarray) -> np.ndarray:
-        """Which of `docs` hold the term (postings are sorted, so a binary search)."""
+        """Which of `docs` (bm25 doc ids; -1 is none and never matches) hold the term.
+
+        A few probes: binary searches of the sorted postings. Many probes against
+        long postings (search looking up thousands of candidates for a common
+        word): the postings are marked once in a per-thread buffer and every probe
+        is one read, linear instead of a binary search each.
+        """
         post, _ = self.postings(term_id)
-        at = np.searchsorted(post, docs)
-        at[at == len(post)] = 0
-        return post[at] == docs if len(post) else np.zeros(len(docs), dtype=bool)
+        if not len(post) or not len(docs):
+            return np.zeros(len(docs), dtype=bool)
+        if len(docs) * len(post).bit_length() < 4 * len(post):
+            at = np.searchsorted(post, docs)
+            at[at == len(post)] = 0
+            return post[at] == docs
+        scratch = self._scratch()
+        if scratch.marks is None or scratch.generation >= np.iinfo(np.int32).max:
+            scratch.marks = np.zeros(self.n_docs + 1, dtype=np.int32)
+            scratch.generation = 0
+        scratch.generation += 1
+        marks = scratch.marks
+        marks[post + 1] = scratch.generation  # shifted by one: -1 lands on the unused slot 0
+        return marks[docs + 1] == scratch.generation
 
     def sentence(self, row: int) -> Sentence:
         return Sentence(

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.context import context_of
-from retrieval.index import SentenceIndex, missing_term_idf
+from retrieval.index import SentenceIndex, best_first, missing_term_idf
 from retrieval.models import Hit
 from retrieval.ngrams import ngrams_of
 from retrieval.normalize import analyze, analyze_keyed, iter_word_spans
@@ -137,28 +137,50 @@ def _best_relevant(
     """The `need` best relevant candidates and their final scores, best first.
 
     Exactly the head of ranking every candidate, but only the best candidates by
-    base score (BM25 + look-alikes, `index.top`) are looked up for extra evidence: as many as it
+    base score (BM25 + look-alikes) are looked up for extra evidence: as many as it
     takes until even the largest bonus could not lift the next one above the last
-    kept. At a million sentences a question has tens of thousands of candidates
-    and reading and ranking them all was most of its time.
+    kept. The first batch comes from `index.top`, which need not read every
+    posting; when it is not enough, every candidate's base score is computed once
+    and growing batches of it are looked up, each candidate once. At a million
+    sentences a question has tens of thousands of candidates, and looking them
+    all up was most of its time.
     """
     total = sum(g.weight for g in groups)
     bound = max(ranking.context_weight, 0.0) * total
     if kind is not None:
         bound += max(ranking.evidence_weight, 0.0) * total / len(groups)
-    n = max(FIRST_CANDIDATES, 8 * need)
-    while True:
-        head, head_base = index.top(base_ids, n, base_weights)
-        scores, coverage = _final_scores(index, groups, alike, head, head_base, ranking, kind)
+
+    def ranked(
+        docs: np.ndarray, base: np.ndarray, kept: np.ndarray, kept_scores: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        scores, coverage = _final_scores(index, groups, alike, docs, base, ranking, kind)
         keep = coverage >= min_coverage
-        kept, kept_scores = head[keep], scores[keep]
+        kept = np.concatenate((kept, docs[keep]))
+        kept_scores = np.concatenate((kept_scores, scores[keep]))
         order = np.lexsort((kept, -kept_scores))[:need]
-        kept, kept_scores = kept[order], kept_scores[order]
+        return kept[order], kept_scores[order]
+
+    def settled(kept_scores: np.ndarray, head: np.ndarray, n: int, last_base: float) -> bool:
         if len(head) < n:  # every candidate was ranked
-            return kept, kept_scores
-        if len(kept) >= need and head_base[-1] + bound < kept_scores[-1]:
-            return kept, kept_scores
+            return True
+        return len(kept_scores) >= need and last_base + bound < kept_scores[-1]
+
+    nothing = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
+    n = max(FIRST_CANDIDATES, 8 * need)
+    head, head_base = index.top(base_ids, n, base_weights)
+    kept, kept_scores = ranked(head, head_base, *nothing)
+    if settled(kept_scores, head, n, float(head_base[-1]) if len(head) else 0.0):
+        return kept, kept_scores
+    docs, base = index.score(base_ids, base_weights)
+    kept, kept_scores = nothing
+    done = 0
+    while True:
         n *= 4
+        head, head_base = best_first(docs, base, n)  # the n best: a prefix of the full order
+        kept, kept_scores = ranked(head[done:], head_base[done:], kept, kept_scores)
+        if settled(kept_scores, head, n, float(head_base[-1])):
+            return kept, kept_scores
+        done = n
 
 
 def _final_scores(

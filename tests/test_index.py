@@ -64,3 +64,15 @@ def test_lucene_idf_option_equals_a_rank_bm25_subclass() -> None:
         full = np.zeros(index.n_docs)
         full[docs] = scores
         assert np.abs(full - reference.get_scores(terms)).max() < 1e-5, question
+
+
+def test_contains_answers_the_same_for_few_and_many_probes(seed_index: SentenceIndex) -> None:
+    """Few probes are binary searches, many are one read of a marked buffer: same answers,
+    -1 (no neighbour) never matches, repeated probes and repeated calls are independent."""
+    rng = np.random.default_rng(7)
+    for term_id in range(0, len(seed_index.vocab), 7):
+        held = set(seed_index.postings(term_id)[0].tolist())
+        for size in (1, 3, 500):
+            probe = rng.integers(-1, seed_index.n_docs, size=size).astype(np.int32)
+            got = seed_index.contains(term_id, probe)
+            assert got.tolist() == [int(d) in held for d in probe], (term_id, size)
