@@ -196,7 +196,7 @@ class SentenceIndex:
         """The `n` best (bm25 doc ids, scores), best first; ties go to the earlier sentence.
 
         The same ranking as sorting `score(term_ids, weights)`, without reading every
-        posting (MaxScore): terms are added rarest-impact-first; once the terms
+        posting (MaxScore): terms are added shortest-postings-first; once the terms
         left could not lift a sentence none of the earlier ones touched above the
         n-th best score so far, those terms are only looked up for the sentences
         still in the running. Common words ("قال", "اليوم") have the longest
@@ -211,7 +211,10 @@ class SentenceIndex:
         if any(f < 0 for f in factor):  # the skipping bound assumes terms only add
             raise ValueError(f"negative term weight in {factor}")
         reach = [f * float(impacts[t]) for t, f in zip(term_ids, factor, strict=True)]
-        order = sorted(range(len(term_ids)), key=lambda i: -reach[i])
+        length = [int(self.indptr[t + 1] - self.indptr[t]) for t in term_ids]
+        # Shortest postings first: the terms left to skip are then the longest, and
+        # many short low-weight terms (look-alikes) cannot keep a long one essential.
+        order = sorted(range(len(term_ids)), key=lambda i: (length[i], -reach[i]))
         ids = [term_ids[i] for i in order]
         factor = [factor[i] for i in order]
         left = [reach[i] for i in order]
