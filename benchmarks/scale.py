@@ -133,7 +133,8 @@ def render(rows: list, n_queries: int, load_before: tuple, load_after: tuple) ->
         "",
         "Build = files → ready index (read, segment, analyze, merge), every core of the machine "
         "(column *cores*); *CPU s* adds the worker processes. Start-up = `Engine.open` with the "
-        "persisted index (it still reads every corpus file to check the index matches); "
+        "persisted index (it checks every corpus file's size and mtime against the listing "
+        "kept with the index, reading none); "
         "*load index* = the persisted arrays alone (memory-mapped). Steady RSS = the serving "
         "process after all latency runs, texts included.",
         "",
