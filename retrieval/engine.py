@@ -4,7 +4,9 @@
 corpus content, else builds and caches one. `Engine.reload` builds the new index
 while the old one keeps answering, then swaps it in with one assignment; a
 failed reload leaves the old index in service and raises `ReloadFailed` with
-the reason. Reloads never overlap.
+the reason. Reloads never overlap. With an index folder, a reload builds and
+saves the new index in a child process (retrieval/rebuild.py) and this process
+only maps it: questions answered meanwhile do not wait for the build's Python work.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from retrieval.listing import Listing, cached_key_for, list_corpus, save_listing
 from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
 from retrieval.qtype import evidence_flags
+from retrieval.rebuild import ProgressFactory, RebuildFailed, rebuild
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
 
@@ -33,9 +35,6 @@ log = logging.getLogger(__name__)
 # lower b than rank-bm25's 0.75 because a sentence's length says little about how
 # much it is "about" a term; a lower k1 because a term rarely repeats in one.
 SENTENCE_PARAMS = BM25Params(k1=0.8, b=0.3)
-
-# Given the number of documents to index, returns a callback ticked once per document.
-ProgressFactory = Callable[[int], Callable[[int], None]]
 
 
 class ReloadFailed(Exception):
@@ -111,22 +110,28 @@ class Engine:
         is unchanged opens without reading the files; `verify` reads and hashes
         every file as a reload does.
         """
-        return self._swap(progress, trust_listing=not verify).after
+        return self._swap(progress, trust_listing=not verify, isolate=False).after
 
     def reload(self, progress: ProgressFactory | None = None) -> ReloadReport:
         """Re-read the corpus and swap in its index; see the module docstring.
 
         Always reads every file: a reload is how an admin says the corpus changed,
-        so it does not rely on sizes and mtimes.
+        so it does not rely on sizes and mtimes. With an index folder the build
+        runs in a child process; without one (tests, `index_dir: null`) in this one.
         """
-        return self._swap(progress, trust_listing=False)
+        return self._swap(progress, trust_listing=False, isolate=self.index_dir is not None)
 
-    def _swap(self, progress: ProgressFactory | None, trust_listing: bool) -> ReloadReport:
+    def _swap(
+        self, progress: ProgressFactory | None, trust_listing: bool, isolate: bool
+    ) -> ReloadReport:
         if not self._reload_lock.acquire(blocking=False):
             raise ReloadInProgress("a reload is already running")
         try:
             before = self._snapshot
-            after = self._load(progress, trust_listing)
+            if isolate:
+                after = self._load_in_child(progress)
+            else:
+                after = self._load(progress, trust_listing)
             self._snapshot = after
             return _compare(before, after)
         finally:
@@ -142,7 +147,33 @@ class Engine:
             ranking=self.ranking,
         )
 
-    def _load(self, progress: ProgressFactory | None, trust_listing: bool) -> Snapshot:
+    def _load_in_child(self, progress: ProgressFactory | None) -> Snapshot:
+        """`_load` run by a child process that saves the index; this process maps it."""
+        assert self.index_dir is not None
+        started = time.perf_counter()
+        try:
+            index, rebuilt = rebuild(self.corpus_dir, self.index_dir, self.params, progress)
+        except RebuildFailed as exc:
+            raise ReloadFailed(str(exc)) from exc
+        _derive(index)
+        seconds = time.perf_counter() - started
+        return Snapshot(
+            index,
+            rebuilt.problems,
+            time.time(),
+            seconds,
+            rebuilt.from_cache,
+            rebuilt.cache_error,
+        )
+
+    def _load(
+        self, progress: ProgressFactory | None, trust_listing: bool, derive: bool = True
+    ) -> Snapshot:
+        """Read the corpus (or trust its listing) and load or build its index, in-process.
+
+        `derive` builds the ranking structures that are not stored with the index;
+        a child process that only saves the index skips them.
+        """
         started = time.perf_counter()
         listing = None
         if self.index_dir is not None:
@@ -168,7 +199,8 @@ class Engine:
                 save_listing(self.index_dir / key, listing, corpus.problems)
             except OSError as exc:  # only the next start-up is slower
                 log.warning("corpus listing not cached: %s", exc)
-        _derive(index)
+        if derive:
+            _derive(index)
         seconds = time.perf_counter() - started
         return Snapshot(index, corpus.problems, time.time(), seconds, from_cache, cache_error)
 
