@@ -19,7 +19,7 @@ import numpy as np
 
 from retrieval.index import SentenceIndex
 
-_CACHE_KEY = "ngrams"
+NGRAMS_KEY = "ngrams"
 N = 3
 
 
@@ -54,9 +54,9 @@ class NgramVocab:
 
 def ngrams_of(index: SentenceIndex) -> NgramVocab:
     """The n-gram map of `index`'s vocabulary, built on first use and kept with the index."""
-    cached = index.derived.get(_CACHE_KEY)
+    cached = index.derived.get(NGRAMS_KEY)
     if cached is None:
-        cached = index.derived[_CACHE_KEY] = build_ngrams(index.vocab)
+        cached = index.derived[NGRAMS_KEY] = build_ngrams(index.vocab)
     return cached  # type: ignore[return-value]
 
 

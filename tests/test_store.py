@@ -8,6 +8,7 @@ import pytest
 from retrieval.corpus import load_corpus
 from retrieval.engine import SENTENCE_PARAMS, Engine
 from retrieval.index import BM25Params, build_index
+from retrieval.ngrams import build_ngrams, ngrams_of
 from retrieval.search import search
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
 
@@ -93,3 +94,19 @@ def test_an_unwritable_cache_still_serves_and_says_why(corpus_copy: Path, tmp_pa
     snapshot = Engine(corpus_copy, blocker / "cache").open()
     assert snapshot.cache_error is not None and "not cached" in snapshot.cache_error
     assert hits(snapshot.index)
+
+
+def test_the_stored_ngram_map_is_the_one_derived_from_the_vocabulary(
+    corpus_copy: Path, tmp_path: Path
+) -> None:
+    corpus = load_corpus(corpus_copy)
+    built = build_index(corpus.documents, corpus_key(corpus.documents, SENTENCE_PARAMS))
+    save_index(built, tmp_path)
+    stored = ngrams_of(load_index(tmp_path, built.corpus_key, built.params))
+    derived = build_ngrams(built.vocab)
+    assert stored.gram_ids == derived.gram_ids
+    for name in ("indptr", "terms", "sizes"):
+        assert np.array_equal(getattr(stored, name), getattr(derived, name))
+    # "قمتهما" (their summit) finds the corpus's forms of "قمة" through shared n-grams.
+    assert stored.similar("قمتهما", 0.4, 5) == derived.similar("قمتهما", 0.4, 5)
+    assert stored.similar("قمتهما", 0.4, 5)
