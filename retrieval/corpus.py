@@ -10,8 +10,10 @@ and reported as a `Problem` naming the file and the reason.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import stat
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +45,18 @@ class Corpus:
     problems: list[Problem]
 
 
-def load_corpus(folder: str | os.PathLike[str], max_file_bytes: int = MAX_FILE_BYTES) -> Corpus:
+def load_corpus(
+    folder: str | os.PathLike[str],
+    max_file_bytes: int = MAX_FILE_BYTES,
+    workers: int | None = None,
+) -> Corpus:
     """Documents of `folder` and the problems met on the way; raises CorpusError only
-    when the folder itself is unusable."""
+    when the folder itself is unusable.
+
+    Files are read and parsed in `workers` processes (default: every core for a
+    corpus of PARALLEL_MIN_FILES files or more): at 94k files, parsing front
+    matter and hashing is 15 s of one core. The result does not depend on `workers`.
+    """
     root = Path(folder)
     if not root.exists():
         raise CorpusError(f"corpus folder {root} does not exist")
@@ -57,15 +68,62 @@ def load_corpus(folder: str | os.PathLike[str], max_file_bytes: int = MAX_FILE_B
     except OSError as exc:
         raise CorpusError(f"corpus folder {root} cannot be read: {exc.strerror or exc}") from exc
     sources = _read_sources_yaml(root, problems)
-    documents = []
+    todo = []
     for path in files:
         rel = path.relative_to(root).as_posix()
-        document = _read_document(path, rel, sources.pop(rel, None), problems, max_file_bytes)
-        if document is not None:
-            documents.append(document)
+        todo.append((str(path), rel, sources.pop(rel, None)))
+    if workers is None:
+        workers = _cores() if len(todo) >= PARALLEL_MIN_FILES else 1
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    if workers == 1:
+        documents, read_problems = _read_batch(todo, max_file_bytes)
+    else:
+        documents, read_problems = _read_in_workers(todo, max_file_bytes, workers)
+    problems.extend(read_problems)
     for rel in sorted(sources):
         problems.append(Problem(SOURCES_FILE, f"entry {rel!r} names no corpus file"))
     return Corpus(root, documents, problems)
+
+
+# Below this many files a corpus is read in-process: starting workers costs more.
+PARALLEL_MIN_FILES = 5_000
+_BATCHES_PER_WORKER = 4
+
+_Todo = list[tuple[str, str, dict[str, str] | None]]  # (path, relative path, sources.yaml entry)
+
+
+def _read_batch(todo: _Todo, max_file_bytes: int) -> tuple[list[Document], list[Problem]]:
+    """Read files in order: a plain function of its arguments, so a worker can run it."""
+    problems: list[Problem] = []
+    documents = []
+    for path, rel, listed in todo:
+        document = _read_document(Path(path), rel, listed, problems, max_file_bytes)
+        if document is not None:
+            documents.append(document)
+    return documents, problems
+
+
+def _read_in_workers(
+    todo: _Todo, max_file_bytes: int, workers: int
+) -> tuple[list[Document], list[Problem]]:
+    size = -(-len(todo) // (workers * _BATCHES_PER_WORKER))
+    batches = [todo[i : i + size] for i in range(0, len(todo), size)]
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded bot
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for read, met in pool.map(_read_batch, batches, [max_file_bytes] * len(batches)):
+            documents.extend(read)
+            problems.extend(met)
+    return documents, problems
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def corpus_files(root: Path, problems: list[Problem]) -> list[Path]:

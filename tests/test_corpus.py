@@ -70,6 +70,21 @@ def test_bad_files_are_skipped_and_reported_and_the_rest_loads(tmp_path: Path) -
     assert any("unknown key 'author'" in r for r in yaml_problems)
 
 
+def test_reading_in_worker_processes_gives_the_same_corpus(tmp_path: Path) -> None:
+    for i in range(12):
+        body = f"---\ntitle: خبر {i}\n---\nالتقى كيم وبوتين في القمة {i}.\n"
+        write(tmp_path, f"news_{i:02d}.txt", body)
+    write(tmp_path, "latin1.txt", "caf\xe9".encode("latin-1"))
+    write(tmp_path, "binary.txt", b"\x00\x01\x02abc")
+    write(tmp_path, "sources.yaml", "missing.txt:\n  title: غائب\nnews_03.txt:\n  outlet: وكالة\n")
+    alone = load_corpus(tmp_path, workers=1)
+    shared = load_corpus(tmp_path, workers=2)
+    assert shared.documents == alone.documents
+    assert shared.problems == alone.problems
+    assert [d.doc for d in alone.documents][:2] == ["news_00.txt", "news_01.txt"]
+    assert len(alone.documents) == 12 and len(alone.problems) == 3
+
+
 def test_broken_sources_yaml_is_reported_and_files_still_load(tmp_path: Path) -> None:
     write(tmp_path, "a.txt", "نص.")
     write(tmp_path, "sources.yaml", "a.txt: [unclosed")
