@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.context import context_of
-from retrieval.index import SentenceIndex, best_first, missing_term_idf
+from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
 from retrieval.ngrams import ngrams_of
 from retrieval.normalize import analyze, analyze_keyed, iter_word_spans
@@ -146,9 +146,8 @@ def _best_relevant(
     all up was most of its time.
     """
     total = sum(g.weight for g in groups)
-    bound = max(ranking.context_weight, 0.0) * total
-    if kind is not None:
-        bound += max(ranking.evidence_weight, 0.0) * total / len(groups)
+    context_bound = max(ranking.context_weight, 0.0) * total
+    kind_bonus = max(ranking.evidence_weight, 0.0) * total / len(groups) if kind else 0.0
 
     def ranked(
         docs: np.ndarray, base: np.ndarray, kept: np.ndarray, kept_scores: np.ndarray
@@ -160,27 +159,46 @@ def _best_relevant(
         order = np.lexsort((kept, -kept_scores))[:need]
         return kept[order], kept_scores[order]
 
-    def settled(kept_scores: np.ndarray, head: np.ndarray, n: int, last_base: float) -> bool:
+    def settled(kept_scores: np.ndarray, head: np.ndarray, n: int, reach: float) -> bool:
         if len(head) < n:  # every candidate was ranked
             return True
-        return len(kept_scores) >= need and last_base + bound < kept_scores[-1]
+        return len(kept_scores) >= need and reach < kept_scores[-1]
 
     nothing = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
     n = max(FIRST_CANDIDATES, 8 * need)
     head, head_base = index.top(base_ids, n, base_weights)
     kept, kept_scores = ranked(head, head_base, *nothing)
-    if settled(kept_scores, head, n, float(head_base[-1]) if len(head) else 0.0):
+    last = float(head_base[-1]) if len(head) else 0.0
+    if settled(kept_scores, head, n, last + context_bound + kind_bonus):
         return kept, kept_scores
     docs, base = index.score(base_ids, base_weights)
+    # Every candidate's answer-kind bonus is one array read: candidates are taken in
+    # order of base + that bonus, so only the context bonus is left to bound.
+    upper = base
+    if kind is not None and kind_bonus > 0:
+        upper = base + kind_bonus * evidence_flags(index)[kind][docs]
     kept, kept_scores = nothing
     done = 0
     while True:
         n *= 4
-        head, head_base = best_first(docs, base, n)  # the n best: a prefix of the full order
+        at = _best_positions(docs, upper, n)  # the n best: a prefix of the full order
+        head, head_base = docs[at], base[at]
         kept, kept_scores = ranked(head[done:], head_base[done:], kept, kept_scores)
-        if settled(kept_scores, head, n, float(head_base[-1])):
+        reach = float(upper[at[-1]]) + context_bound if len(at) else 0.0
+        if settled(kept_scores, head, n, reach):
             return kept, kept_scores
         done = n
+
+
+def _best_positions(docs: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the `n` highest `keys`, best first, ties by doc id (as `best_first`)."""
+    if n < len(keys):
+        nth = keys[np.argpartition(-keys, n - 1)[n - 1]]
+        candidates = np.flatnonzero(keys >= nth)
+    else:
+        candidates = np.arange(len(keys))
+    order = np.lexsort((docs[candidates], -keys[candidates]))[:n]
+    return candidates[order]
 
 
 def _final_scores(
