@@ -42,6 +42,10 @@ OTHER_GROUP = -1001600  # in no list
 Json = dict[str, Any]
 
 
+# Starts the real bot with config sections overridden (the `start_bot` fixture).
+StartBot = Callable[..., "RunningBot"]
+
+
 def copy_seeds(folder: Path) -> Path:
     shutil.copytree(SEEDS, folder)
     return folder

@@ -1,11 +1,16 @@
-"""Shared fixtures: the bundled seed corpus and its index, built once per session."""
+"""Shared fixtures: the seed corpus and its index, and the real bot against the fake Bot API."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from bot_runner import TOKEN, RunningBot, StartBot, write_config
+from fake_bot_api import FakeBotAPI
 
 from retrieval.corpus import load_corpus
 from retrieval.index import SentenceIndex, build_index
@@ -20,8 +25,27 @@ def seed_index() -> SentenceIndex:
 
 
 @pytest.fixture
-def corpus_copy(tmp_path: Path) -> Path:
+def corpus(tmp_path: Path) -> Path:
     """A writable copy of the seed corpus."""
     folder = tmp_path / "corpus"
     shutil.copytree(SEEDS, folder)
     return folder
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI(token=TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def start_bot(api: FakeBotAPI, corpus: Path, tmp_path: Path) -> Iterator[StartBot]:
+    """Start the bot with config sections overridden; it stops when the test ends."""
+    with contextlib.ExitStack() as stack:
+
+        def start(heartbeat_interval: float = 15.0, **sections: Any) -> RunningBot:
+            config = write_config(tmp_path, corpus, api, **sections)
+            running = RunningBot.from_config(api, config, heartbeat_interval=heartbeat_interval)
+            return stack.enter_context(running)
+
+        yield start

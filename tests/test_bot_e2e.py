@@ -7,14 +7,11 @@ updates as Telegram would, and reads what the bot sent back.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from bot_runner import (
@@ -25,8 +22,8 @@ from bot_runner import (
     STRANGER,
     TOKEN,
     RunningBot,
+    StartBot,
     buttons,
-    copy_seeds,
     paragraph_directions,
     write_config,
 )
@@ -43,36 +40,10 @@ NEW_DOCUMENT = (
 NEW_QUESTION = "متى افتتح مهرجان الزيتون في جرش؟"
 NO_HITS_START = texts.NO_HITS.split("\n")[0]
 
-StartBot = Callable[..., RunningBot]
-
 
 def shown(message: dict) -> str:
     """A message's text without the invisible right-to-left mark that opens each line."""
     return message["text"].lstrip("\u200f")
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI(token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    return copy_seeds(tmp_path / "corpus")
-
-
-@pytest.fixture
-def start_bot(api: FakeBotAPI, corpus: Path, tmp_path: Path) -> Iterator[StartBot]:
-    """Start the bot with config sections overridden; it stops when the test ends."""
-    with contextlib.ExitStack() as stack:
-
-        def start(heartbeat_interval: float = 15.0, **sections: Any) -> RunningBot:
-            config = write_config(tmp_path, corpus, api, **sections)
-            running = RunningBot.from_config(api, config, heartbeat_interval=heartbeat_interval)
-            return stack.enter_context(running)
-
-        yield start
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,6 @@ from bot.cli import main as cli_main
 from bot.settings import load_settings
 
 QUESTION = "ماذا قال كيم عن الإمبريالية؟"
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI(token=TOKEN) as fake:
-        yield fake
 
 
 @pytest.fixture

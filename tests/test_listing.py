@@ -34,12 +34,12 @@ def no_reading(*args: object, **kwargs: object) -> None:
 
 
 def test_an_unchanged_corpus_opens_without_reading_a_file(
-    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    age(corpus_copy)
-    first = Engine(corpus_copy, tmp_path / "cache").open()
+    age(corpus)
+    first = Engine(corpus, tmp_path / "cache").open()
     monkeypatch.setattr(engine_module, "load_corpus", no_reading)
-    second = Engine(corpus_copy, tmp_path / "cache").open()
+    second = Engine(corpus, tmp_path / "cache").open()
     assert second.from_cache
     question = "أين التقى بوتين وكيم؟"
     assert [h.text for h in search(second.index, question).hits] == [
@@ -48,77 +48,77 @@ def test_an_unchanged_corpus_opens_without_reading_a_file(
 
 
 def test_problems_found_reading_the_corpus_are_still_reported(
-    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (corpus_copy / "فارغ.txt").write_text("   \n", encoding="utf-8")
-    age(corpus_copy)
-    first = Engine(corpus_copy, tmp_path / "cache").open()
+    (corpus / "فارغ.txt").write_text("   \n", encoding="utf-8")
+    age(corpus)
+    first = Engine(corpus, tmp_path / "cache").open()
     monkeypatch.setattr(engine_module, "load_corpus", no_reading)
-    second = Engine(corpus_copy, tmp_path / "cache").open()
+    second = Engine(corpus, tmp_path / "cache").open()
     assert [str(p) for p in second.problems] == [str(p) for p in first.problems]
     assert any("فارغ.txt" in str(p) for p in second.problems)
 
 
-def test_a_file_of_another_size_is_read_and_indexed(corpus_copy: Path, tmp_path: Path) -> None:
-    age(corpus_copy)
-    Engine(corpus_copy, tmp_path / "cache").open()
-    path = corpus_copy / FILE
+def test_a_file_of_another_size_is_read_and_indexed(corpus: Path, tmp_path: Path) -> None:
+    age(corpus)
+    Engine(corpus, tmp_path / "cache").open()
+    path = corpus / FILE
     path.write_text(path.read_text("utf-8") + "\nأعلنت كوبا دعمها للمبادرة.\n", "utf-8")
-    age(corpus_copy, AN_HOUR_AGO + 60)
-    snapshot = Engine(corpus_copy, tmp_path / "cache").open()
+    age(corpus, AN_HOUR_AGO + 60)
+    snapshot = Engine(corpus, tmp_path / "cache").open()
     assert not snapshot.from_cache
     assert search(snapshot.index, "كوبا").hits[0].text == "أعلنت كوبا دعمها للمبادرة."
 
 
-def test_a_same_size_same_mtime_edit_needs_verify(corpus_copy: Path, tmp_path: Path) -> None:
+def test_a_same_size_same_mtime_edit_needs_verify(corpus: Path, tmp_path: Path) -> None:
     """The documented trade-off: such an edit is invisible to sizes and mtimes."""
-    age(corpus_copy)
-    Engine(corpus_copy, tmp_path / "cache").open()
-    path = corpus_copy / FILE
+    age(corpus)
+    Engine(corpus, tmp_path / "cache").open()
+    path = corpus / FILE
     text = path.read_text("utf-8")
     path.write_text(text.replace("بوتين", "كوبان", 1), "utf-8")  # same byte length
-    age(corpus_copy)
-    assert not search(Engine(corpus_copy, tmp_path / "cache").open().index, "كوبان").hits
-    verified = Engine(corpus_copy, tmp_path / "cache").open(verify=True)
+    age(corpus)
+    assert not search(Engine(corpus, tmp_path / "cache").open().index, "كوبان").hits
+    verified = Engine(corpus, tmp_path / "cache").open(verify=True)
     assert not verified.from_cache
     assert search(verified.index, "كوبان").hits
 
 
 def test_a_file_modified_just_now_is_never_trusted(
-    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its mtime may not have ticked since the listing: the files are read again."""
-    path = corpus_copy / FILE
+    path = corpus / FILE
     path.write_text(path.read_text("utf-8"), "utf-8")  # its mtime is now
-    Engine(corpus_copy, tmp_path / "cache").open()
-    assert not list_corpus(corpus_copy).trustworthy()
+    Engine(corpus, tmp_path / "cache").open()
+    assert not list_corpus(corpus).trustworthy()
     read = []
     monkeypatch.setattr(
         engine_module, "load_corpus", lambda folder: read.append(folder) or load_corpus(folder)
     )
-    assert Engine(corpus_copy, tmp_path / "cache").open().from_cache  # by content
+    assert Engine(corpus, tmp_path / "cache").open().from_cache  # by content
     assert read
 
 
-def test_a_reload_always_reads_the_files(corpus_copy: Path, tmp_path: Path) -> None:
-    age(corpus_copy)
-    engine = Engine(corpus_copy, tmp_path / "cache")
+def test_a_reload_always_reads_the_files(corpus: Path, tmp_path: Path) -> None:
+    age(corpus)
+    engine = Engine(corpus, tmp_path / "cache")
     engine.open()
     # A same-size edit that restores the mtime: invisible to the listing, seen by reading.
-    path = corpus_copy / "002_092c1b17ba5817fe.txt"
+    path = corpus / "002_092c1b17ba5817fe.txt"
     text = path.read_text("utf-8")
     assert "بوتين" in text
     path.write_text(text.replace("بوتين", "بوتان"), "utf-8")
-    age(corpus_copy)
+    age(corpus)
     report = engine.reload()
     assert not report.after.from_cache
     assert report.changed == [path.name]
 
 
-def test_a_new_or_removed_file_changes_the_listing(corpus_copy: Path) -> None:
-    before = list_corpus(corpus_copy)
-    (corpus_copy / "sub").mkdir()
-    (corpus_copy / "sub" / "new.txt").write_text("خبر.", "utf-8")
-    assert list_corpus(corpus_copy).files != before.files
-    (corpus_copy / "sub" / "new.txt").unlink()
-    assert list_corpus(corpus_copy).files == before.files
+def test_a_new_or_removed_file_changes_the_listing(corpus: Path) -> None:
+    before = list_corpus(corpus)
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "new.txt").write_text("خبر.", "utf-8")
+    assert list_corpus(corpus).files != before.files
+    (corpus / "sub" / "new.txt").unlink()
+    assert list_corpus(corpus).files == before.files

@@ -16,12 +16,10 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from bot_runner import ADMIN, MEMBER, TOKEN, RunningBot, copy_seeds, write_config
+from bot_runner import ADMIN, MEMBER, TOKEN, RunningBot, StartBot, write_config
 from fake_bot_api import FakeBotAPI
 
 from bot import texts
@@ -34,8 +32,6 @@ WORDS = (
     "قال الرئيس إن المحادثات بين الوفدين تناولت التعاون الاقتصادي والعسكري والثقافي "
     "في المنطقة خلال الأسابيع المقبلة"
 ).split()
-
-StartBot = Callable[..., RunningBot]
 
 
 def generate_corpus(folder: Path, files: int, sentences: int = 40) -> Path:
@@ -55,42 +51,6 @@ def cache_entries(cache: Path) -> dict[str, bool]:
     return (
         {e.name: (e / "manifest.json").is_file() for e in cache.iterdir()} if cache.exists() else {}
     )
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI(token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    return copy_seeds(tmp_path / "corpus")
-
-
-@pytest.fixture
-def start_bot(api: FakeBotAPI, corpus: Path, tmp_path: Path) -> Iterator[StartBot]:
-    with RunningBotStack(api, corpus, tmp_path) as start:
-        yield start
-
-
-class RunningBotStack:
-    def __init__(self, api: FakeBotAPI, corpus: Path, folder: Path) -> None:
-        self.api, self.corpus, self.folder = api, corpus, folder
-        self.running: list[RunningBot] = []
-
-    def __enter__(self) -> StartBot:
-        def start(**sections: Any) -> RunningBot:
-            config = write_config(self.folder, self.corpus, self.api, **sections)
-            bot = RunningBot.from_config(self.api, config)
-            self.running.append(bot.__enter__())
-            return bot
-
-        return start
-
-    def __exit__(self, *exc_info: object) -> None:
-        for bot in self.running:
-            bot.__exit__(*exc_info)
 
 
 def reload_reply(bot: RunningBot, contains: str) -> str:

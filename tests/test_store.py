@@ -22,8 +22,8 @@ def hits(index, question=QUESTION):
     ]
 
 
-def test_save_then_load_returns_identical_hits(corpus_copy: Path, tmp_path: Path) -> None:
-    documents = load_corpus(corpus_copy).documents
+def test_save_then_load_returns_identical_hits(corpus: Path, tmp_path: Path) -> None:
+    documents = load_corpus(corpus).documents
     key = corpus_key(documents, BM25Params())
     built = build_index(documents, key)
     save_index(built, tmp_path / "cache")
@@ -33,36 +33,36 @@ def test_save_then_load_returns_identical_hits(corpus_copy: Path, tmp_path: Path
     assert loaded.vocab == built.vocab
 
 
-def test_the_key_changes_with_content_metadata_and_parameters(corpus_copy: Path) -> None:
-    documents = load_corpus(corpus_copy).documents
+def test_the_key_changes_with_content_metadata_and_parameters(corpus: Path) -> None:
+    documents = load_corpus(corpus).documents
     key = corpus_key(documents, BM25Params())
     assert corpus_key(documents, BM25Params(k1=1.2)) != key
-    (corpus_copy / "000_3f68c5776c6a3e96.txt").write_text("نص جديد.", encoding="utf-8")
-    assert corpus_key(load_corpus(corpus_copy).documents, BM25Params()) != key
+    (corpus / "000_3f68c5776c6a3e96.txt").write_text("نص جديد.", encoding="utf-8")
+    assert corpus_key(load_corpus(corpus).documents, BM25Params()) != key
 
 
-def test_an_unchanged_corpus_is_read_from_the_cache(corpus_copy: Path, tmp_path: Path) -> None:
-    first = Engine(corpus_copy, tmp_path / "cache").open()
-    second = Engine(corpus_copy, tmp_path / "cache").open()
+def test_an_unchanged_corpus_is_read_from_the_cache(corpus: Path, tmp_path: Path) -> None:
+    first = Engine(corpus, tmp_path / "cache").open()
+    second = Engine(corpus, tmp_path / "cache").open()
     assert not first.from_cache and second.from_cache
     assert hits(second.index) == hits(first.index)
 
 
 def test_a_changed_corpus_rebuilds_instead_of_trusting_the_cache(
-    corpus_copy: Path, tmp_path: Path
+    corpus: Path, tmp_path: Path
 ) -> None:
-    Engine(corpus_copy, tmp_path / "cache").open()
-    (corpus_copy / "new.txt").write_text("أعلنت كوبا دعمها للمبادرة الجديدة.", encoding="utf-8")
-    snapshot = Engine(corpus_copy, tmp_path / "cache").open()
+    Engine(corpus, tmp_path / "cache").open()
+    (corpus / "new.txt").write_text("أعلنت كوبا دعمها للمبادرة الجديدة.", encoding="utf-8")
+    snapshot = Engine(corpus, tmp_path / "cache").open()
     assert not snapshot.from_cache
     assert search(snapshot.index, "كوبا").hits[0].text == "أعلنت كوبا دعمها للمبادرة الجديدة."
     assert len(list((tmp_path / "cache").iterdir())) == 1, "the stale version is pruned"
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "delete", "manifest"])
-def test_a_corrupt_cache_is_rebuilt(corpus_copy: Path, tmp_path: Path, damage: str) -> None:
+def test_a_corrupt_cache_is_rebuilt(corpus: Path, tmp_path: Path, damage: str) -> None:
     cache = tmp_path / "cache"
-    expected = hits(Engine(corpus_copy, cache).open().index)
+    expected = hits(Engine(corpus, cache).open().index)
     (folder,) = cache.iterdir()
     target = folder / ("manifest.json" if damage == "manifest" else "post_docs.npy")
     if damage == "truncate":
@@ -73,14 +73,14 @@ def test_a_corrupt_cache_is_rebuilt(corpus_copy: Path, tmp_path: Path, damage: s
         target.unlink()
     with pytest.raises(StaleIndex):
         load_index(cache, folder.name, SENTENCE_PARAMS)
-    snapshot = Engine(corpus_copy, cache).open()
+    snapshot = Engine(corpus, cache).open()
     assert not snapshot.from_cache
     assert hits(snapshot.index) == expected
 
 
-def test_a_cache_of_other_shape_is_rejected(corpus_copy: Path, tmp_path: Path) -> None:
+def test_a_cache_of_other_shape_is_rejected(corpus: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    engine = Engine(corpus_copy, cache)
+    engine = Engine(corpus, cache)
     engine.open()
     (folder,) = cache.iterdir()
     np.save(folder / "post_weights.npy", np.zeros(3, dtype=np.float32))
@@ -88,19 +88,19 @@ def test_a_cache_of_other_shape_is_rejected(corpus_copy: Path, tmp_path: Path) -
         load_index(cache, folder.name, engine.params)
 
 
-def test_an_unwritable_cache_still_serves_and_says_why(corpus_copy: Path, tmp_path: Path) -> None:
+def test_an_unwritable_cache_still_serves_and_says_why(corpus: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    snapshot = Engine(corpus_copy, blocker / "cache").open()
+    snapshot = Engine(corpus, blocker / "cache").open()
     assert snapshot.cache_error is not None and "not cached" in snapshot.cache_error
     assert hits(snapshot.index)
 
 
 def test_the_stored_ngram_map_is_the_one_derived_from_the_vocabulary(
-    corpus_copy: Path, tmp_path: Path
+    corpus: Path, tmp_path: Path
 ) -> None:
-    corpus = load_corpus(corpus_copy)
-    built = build_index(corpus.documents, corpus_key(corpus.documents, SENTENCE_PARAMS))
+    documents = load_corpus(corpus).documents
+    built = build_index(documents, corpus_key(documents, SENTENCE_PARAMS))
     save_index(built, tmp_path)
     stored = ngrams_of(load_index(tmp_path, built.corpus_key, built.params))
     derived = build_ngrams(built.vocab)
