@@ -2,7 +2,9 @@
 
 Searching and reloading are CPU- and disk-bound, so both run in worker threads
 (`asyncio.to_thread`) and the event loop keeps serving other chats meanwhile; a
-question asked during a reload is answered from the index still in service.
+question asked during a reload is answered from the index still in service. With
+an index folder the rebuild itself runs in a child process (retrieval/rebuild.py),
+so the reload's thread mostly waits and the questions keep the GIL.
 Formatting lives in render.py, wording in texts.py, permissions in access.py.
 """
 
