@@ -40,6 +40,8 @@ from retrieval.variants import clitic_variants, spelling_variants
 DEFAULT_MIN_COVERAGE = 0.3
 # Candidates (best by BM25) whose extra evidence is looked up first; see _best_relevant.
 FIRST_CANDIDATES = 64
+# Slack for float rounding when a bound is compared with a computed score.
+ROUNDING = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,33 +174,18 @@ def _best_relevant(
     if settled(kept_scores, head, n, last + context_bound + kind_bonus):
         return kept, kept_scores
     docs, base = index.score(base_ids, base_weights)
-    # Every candidate's answer-kind bonus is one array read: candidates are taken in
-    # order of base + that bonus, so only the context bonus is left to bound.
+    # Every candidate's answer-kind bonus is one array read and its context bonus at
+    # most `context_bound`: the kept candidates of the first batch are real hits, so a
+    # candidate whose base + both bonuses stays under the `need`-th of them cannot make
+    # the head. The rest are scored exactly in one pass, so each term's postings are
+    # marked once (`SentenceIndex.contains`), not once per growing batch as before.
     upper = base
     if kind is not None and kind_bonus > 0:
         upper = base + kind_bonus * evidence_flags(index)[kind][docs]
-    kept, kept_scores = nothing
-    done = 0
-    while True:
-        n *= 4
-        at = _best_positions(docs, upper, n)  # the n best: a prefix of the full order
-        head, head_base = docs[at], base[at]
-        kept, kept_scores = ranked(head[done:], head_base[done:], kept, kept_scores)
-        reach = float(upper[at[-1]]) + context_bound if len(at) else 0.0
-        if settled(kept_scores, head, n, reach):
-            return kept, kept_scores
-        done = n
-
-
-def _best_positions(docs: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the `n` highest `keys`, best first, ties by doc id (as `best_first`)."""
-    if n < len(keys):
-        nth = keys[np.argpartition(-keys, n - 1)[n - 1]]
-        candidates = np.flatnonzero(keys >= nth)
-    else:
-        candidates = np.arange(len(keys))
-    order = np.lexsort((docs[candidates], -keys[candidates]))[:n]
-    return candidates[order]
+    if len(kept_scores) >= need:
+        alive = np.flatnonzero(upper + context_bound >= float(kept_scores[-1]) - ROUNDING)
+        docs, base = docs[alive], base[alive]
+    return ranked(docs, base, *nothing)
 
 
 def _final_scores(
