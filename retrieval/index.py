@@ -294,14 +294,23 @@ class SentenceIndex:
             at = np.searchsorted(post, docs)
             at[at == len(post)] = 0
             return post[at] == docs
+        return self.marked_in(post, docs)
+
+    def marked_in(self, members: np.ndarray, probe: np.ndarray) -> np.ndarray:
+        """Which of `probe` (bm25 doc ids; -1 never matches) are among `members`.
+
+        `members` are marked in a per-thread buffer that is never cleared (each call
+        marks with a new generation), so the cost is one write per member and one
+        read per probe, whatever the number of docs.
+        """
         scratch = self._scratch()
         if scratch.marks is None or scratch.generation >= np.iinfo(np.int32).max:
             scratch.marks = np.zeros(self.n_docs + 1, dtype=np.int32)
             scratch.generation = 0
         scratch.generation += 1
         marks = scratch.marks
-        marks[post + 1] = scratch.generation  # shifted by one: -1 lands on the unused slot 0
-        return marks[docs + 1] == scratch.generation
+        marks[members + 1] = scratch.generation  # shifted by one: -1 lands on the unused slot 0
+        return marks[probe + 1] == scratch.generation
 
     def sentence(self, row: int) -> Sentence:
         return Sentence(

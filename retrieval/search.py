@@ -42,6 +42,9 @@ DEFAULT_MIN_COVERAGE = 0.3
 FIRST_CANDIDATES = 64
 # Slack for float rounding when a bound is compared with a computed score.
 ROUNDING = 1e-9
+# Deep-search candidates left under the loose context bound past which the
+# neighbour check (_context_possible) pays for itself.
+CONTEXT_CHECK_FROM = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +141,12 @@ def _best_relevant(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The `need` best relevant candidates and their final scores, best first.
 
-    Exactly the head of ranking every candidate, but only the best candidates by
-    base score (BM25 + look-alikes) are looked up for extra evidence: as many as it
-    takes until even the largest bonus could not lift the next one above the last
-    kept. The first batch comes from `index.top`, which need not read every
-    posting; when it is not enough, every candidate's base score is computed once
-    and growing batches of it are looked up, each candidate once. At a million
-    sentences a question has tens of thousands of candidates, and looking them
-    all up was most of its time.
+    Exactly the head of ranking every candidate, but only the candidates that could
+    make it are looked up for context and look-alike evidence: the best by base
+    score (BM25 + look-alikes) + answer-kind bonus first, then, in one pass, every
+    other one that the context bonus could still lift above the last kept. At a
+    million sentences a question has tens of thousands of candidates, and looking
+    them all up was most of its time.
     """
     total = sum(g.weight for g in groups)
     context_bound = max(ranking.context_weight, 0.0) * total
@@ -161,31 +162,71 @@ def _best_relevant(
         order = np.lexsort((kept, -kept_scores))[:need]
         return kept[order], kept_scores[order]
 
-    def settled(kept_scores: np.ndarray, head: np.ndarray, n: int, reach: float) -> bool:
-        if len(head) < n:  # every candidate was ranked
-            return True
-        return len(kept_scores) >= need and reach < kept_scores[-1]
-
     nothing = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
-    n = max(FIRST_CANDIDATES, 8 * need)
-    head, head_base = index.top(base_ids, n, base_weights)
-    kept, kept_scores = ranked(head, head_base, *nothing)
-    last = float(head_base[-1]) if len(head) else 0.0
-    if settled(kept_scores, head, n, last + context_bound + kind_bonus):
-        return kept, kept_scores
     docs, base = index.score(base_ids, base_weights)
     # Every candidate's answer-kind bonus is one array read and its context bonus at
-    # most `context_bound`: the kept candidates of the first batch are real hits, so a
-    # candidate whose base + both bonuses stays under the `need`-th of them cannot make
-    # the head. The rest are scored exactly in one pass, so each term's postings are
-    # marked once (`SentenceIndex.contains`), not once per growing batch as before.
+    # most `context_bound`. The best candidates by base + answer kind are looked up
+    # first; their kept ones are real hits, so a candidate whose base + both bonuses
+    # stays under the `need`-th of them cannot make the head. The rest are scored
+    # exactly in one pass, so each term's postings are marked once
+    # (`SentenceIndex.contains`), not once per growing batch.
     upper = base
     if kind is not None and kind_bonus > 0:
         upper = base + kind_bonus * evidence_flags(index)[kind][docs]
+    first = _best_positions(docs, upper, max(FIRST_CANDIDATES, 8 * need))
+    kept, kept_scores = ranked(docs[first], base[first], *nothing)
+    rest = np.ones(len(docs), dtype=bool)
+    rest[first] = False
     if len(kept_scores) >= need:
-        alive = np.flatnonzero(upper + context_bound >= float(kept_scores[-1]) - ROUNDING)
-        docs, base = docs[alive], base[alive]
-    return ranked(docs, base, *nothing)
+        floor = float(kept_scores[-1]) - ROUNDING
+        rest &= upper + context_bound >= floor
+        alive = np.flatnonzero(rest)
+        if len(alive) > CONTEXT_CHECK_FROM:  # many left: drop those no context can reach
+            possible = _context_possible(index, groups, docs, docs[alive], ranking)
+            alive = alive[upper[alive] + context_bound * possible >= floor]
+    else:
+        alive = np.flatnonzero(rest)
+    return ranked(docs[alive], base[alive], kept, kept_scores)
+
+
+def _best_positions(docs: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the `n` highest `keys` (ties by doc id, as `best_first`)."""
+    if n >= len(keys):
+        return np.arange(len(keys))
+    nth = keys[np.argpartition(-keys, n - 1)[n - 1]]
+    candidates = np.flatnonzero(keys >= nth)
+    return candidates[np.lexsort((docs[candidates], -keys[candidates]))[:n]]
+
+
+def _context_possible(
+    index: SentenceIndex,
+    groups: list[_TermGroup],
+    candidates: np.ndarray,
+    docs: np.ndarray,
+    ranking: Ranking,
+) -> np.ndarray:
+    """Which of `docs` can have a question term in their context at all.
+
+    `candidates` are every sentence holding a question term, so a neighbour holding
+    one is itself a candidate: a sentence whose previous and next sentence are not,
+    and whose document's title holds no question term, gets no context bonus. A few
+    array reads per sentence, where the exact context costs three per term.
+    """
+    if ranking.context_weight <= 0:
+        return np.zeros(len(docs), dtype=bool)
+    context = context_of(index)
+    n = len(docs)
+    around = index.marked_in(
+        candidates, np.concatenate((context.prev_doc[docs], context.next_doc[docs]))
+    )
+    possible = around[:n] | around[n:]
+    titled = [context.title_postings(t) for g in groups for t in g.term_ids]
+    titled = [t for t in titled if len(t)]
+    if titled:
+        in_title = np.zeros(len(index.sources), dtype=bool)
+        in_title[np.concatenate(titled)] = True
+        possible |= in_title[context.doc_source[docs]]
+    return possible
 
 
 def _final_scores(

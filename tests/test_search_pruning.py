@@ -1,8 +1,8 @@
 """Looking up extra evidence for the best BM25 candidates only changes no answer.
 
-`search` ranks by BM25 plus bounded bonuses and evaluates candidates in growing
-batches until no unseen candidate could outrank the last hit kept. Forcing tiny
-batches must give exactly what ranking every candidate gives.
+`search` ranks by BM25 plus bounded bonuses: it looks up a first batch of the best
+candidates, then every other candidate a bonus could still lift above the last hit
+kept. Forcing tiny batches must give exactly what ranking every candidate gives.
 """
 
 import json
@@ -18,6 +18,8 @@ from retrieval.qtype import asks_for
 from retrieval.search import (
     DEFAULT_RANKING,
     _base_terms,
+    _context_possible,
+    _evidence,
     _final_scores,
     _ids_for,
     _look_alikes,
@@ -55,11 +57,13 @@ def place(index: SentenceIndex, doc: int) -> tuple[str, int]:
     return sentence.doc, sentence.position
 
 
-@pytest.mark.parametrize("first", [1, 3])
+@pytest.mark.parametrize(("first", "check_from"), [(1, 0), (3, 0), (1, 10**9)])
 def test_small_batches_give_the_full_ranking(
-    seed_index: SentenceIndex, monkeypatch: pytest.MonkeyPatch, first: int
+    seed_index: SentenceIndex, monkeypatch: pytest.MonkeyPatch, first: int, check_from: int
 ) -> None:
+    """Tiny first batches, with and without the neighbour check, rank as scoring all."""
     monkeypatch.setattr(search_module, "FIRST_CANDIDATES", first)
+    monkeypatch.setattr(search_module, "CONTEXT_CHECK_FROM", check_from)
     for question in QUESTIONS:
         expected = ranked_in_full(seed_index, question, 0.3)
         for k, offset in ((1, 0), (5, 0), (3, 2)):
@@ -67,3 +71,17 @@ def test_small_batches_give_the_full_ranking(
             got = [(h.sentence.doc, h.sentence.position) for h in result.hits]
             assert got == [place(seed_index, d) for d in expected[offset : offset + k]], question
             assert result.has_more == (len(expected) > offset + k), question
+
+
+def test_neighbour_check_keeps_every_sentence_with_context(seed_index: SentenceIndex) -> None:
+    """A sentence is only ruled out of the context bonus when its context has no question term."""
+    ruled_out = 0
+    for question in QUESTIONS:
+        groups = _term_groups(seed_index, analyze(question))
+        ids = [t for g in groups for t in g.term_ids]
+        docs, _ = seed_index.score(ids)
+        possible = _context_possible(seed_index, groups, docs, docs, DEFAULT_RANKING)
+        _, context = _evidence(seed_index, groups, docs, DEFAULT_RANKING)
+        assert not (context.any(axis=0) & ~possible).any(), question
+        ruled_out += int((~possible).sum())
+    assert ruled_out > 0  # the check does rule sentences out on the seed corpus
