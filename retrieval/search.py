@@ -45,6 +45,8 @@ ROUNDING = 1e-9
 # Deep-search candidates left under the loose context bound past which the
 # neighbour check (_context_possible) pays for itself.
 CONTEXT_CHECK_FROM = 1024
+# Keys sampled to pick the first batch's threshold (_best_positions).
+SAMPLE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +175,7 @@ def _best_relevant(
     upper = base
     if kind is not None and kind_bonus > 0:
         upper = base + kind_bonus * evidence_flags(index)[kind][docs]
-    first = _best_positions(docs, upper, max(FIRST_CANDIDATES, 8 * need))
+    first = _best_positions(upper, max(FIRST_CANDIDATES, 8 * need))
     kept, kept_scores = ranked(docs[first], base[first], *nothing)
     rest = np.ones(len(docs), dtype=bool)
     rest[first] = False
@@ -189,13 +191,24 @@ def _best_relevant(
     return ranked(docs[alive], base[alive], kept, kept_scores)
 
 
-def _best_positions(docs: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the `n` highest `keys` (ties by doc id, as `best_first`)."""
+def _best_positions(keys: np.ndarray, n: int) -> np.ndarray:
+    """Positions of at least the `n` highest `keys` (all of them if fewer), in no order.
+
+    Any such batch keeps the ranking exact; a threshold read off a strided sample
+    (aimed at about 2n) is a fraction of the cost of partitioning every key.
+    """
     if n >= len(keys):
         return np.arange(len(keys))
+    step = len(keys) // SAMPLE
+    if step > 1:
+        sample = keys[::step]
+        rank = min(len(sample) - 1, 2 * n // step)
+        guess = np.partition(sample, len(sample) - 1 - rank)[len(sample) - 1 - rank]
+        at = np.flatnonzero(keys >= guess)
+        if n <= len(at) <= 16 * n:  # else (ties, a skewed sample) partition exactly
+            return at
     nth = keys[np.argpartition(-keys, n - 1)[n - 1]]
-    candidates = np.flatnonzero(keys >= nth)
-    return candidates[np.lexsort((docs[candidates], -keys[candidates]))[:n]]
+    return np.flatnonzero(keys >= nth)
 
 
 def _context_possible(

@@ -18,6 +18,7 @@ from retrieval.qtype import asks_for
 from retrieval.search import (
     DEFAULT_RANKING,
     _base_terms,
+    _best_positions,
     _context_possible,
     _evidence,
     _final_scores,
@@ -85,3 +86,15 @@ def test_neighbour_check_keeps_every_sentence_with_context(seed_index: SentenceI
         assert not (context.any(axis=0) & ~possible).any(), question
         ruled_out += int((~possible).sum())
     assert ruled_out > 0  # the check does rule sentences out on the seed corpus
+
+
+@pytest.mark.parametrize("distinct", [50_000, 3])  # spread scores; a few tied values
+def test_first_batch_holds_the_best_candidates(distinct: int) -> None:
+    """The sampled threshold still returns every one of the n highest scores."""
+    rng = np.random.default_rng(7)
+    keys = rng.integers(0, distinct, 200_000).astype(np.float64) / 7
+    for n in (1, 64, 640):
+        at = _best_positions(keys, n)
+        assert len(set(at.tolist())) == len(at) >= n
+        best = np.flatnonzero(keys >= np.sort(keys)[-n])
+        assert set(best.tolist()) <= set(at.tolist())
