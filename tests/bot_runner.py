@@ -9,9 +9,12 @@ own event loop. Nothing of the bot is replaced: the only fake is the server.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 import unicodedata
@@ -44,6 +47,18 @@ Json = dict[str, Any]
 
 # Starts the real bot with config sections overridden (the `start_bot` fixture).
 StartBot = Callable[..., "RunningBot"]
+
+
+def serve_process(config: Path) -> subprocess.Popen[str]:
+    """`coverage-bot serve` as an operator starts it: a separate process, token from the env."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
+        cwd=ROOT,
+        env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def copy_seeds(folder: Path) -> Path:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from bot_runner import MEMBER, TOKEN, RunningBot, copy_seeds, free_port, write_config
+from bot_runner import MEMBER, TOKEN, RunningBot, copy_seeds, free_port, serve_process, write_config
 from fake_bot_api import FakeBotAPI
 
 from bot.app import Webhook
@@ -74,14 +71,7 @@ def test_a_rejected_token_is_reported_without_showing_it(
 
 
 def test_serve_answers_questions_and_stops_cleanly_on_sigterm(api: FakeBotAPI, config: Path):
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = serve_process(config)
     try:
         api.wait_for("deleteWebhook", timeout=30)
         since = api.mark()

@@ -8,7 +8,6 @@ folder, then renamed), whatever happens to the process while it writes.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import shutil
 import signal
@@ -19,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from bot_runner import ADMIN, MEMBER, TOKEN, RunningBot, StartBot, write_config
+from bot_runner import ADMIN, MEMBER, TOKEN, RunningBot, StartBot, serve_process, write_config
 from fake_bot_api import FakeBotAPI
 
 from bot import texts
@@ -167,15 +166,7 @@ def test_sigterm_during_a_reload_exits_cleanly_without_a_partial_index(
     api: FakeBotAPI, corpus: Path, tmp_path: Path
 ):
     config = write_config(tmp_path, corpus, api)
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = serve_process(config)
     try:
         api.wait_for("deleteWebhook", timeout=30)
         generate_corpus(corpus / "generated", files=400)  # a rebuild of a second or more
