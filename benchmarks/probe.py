@@ -27,7 +27,7 @@ import psutil
 from retrieval.context import context_of
 from retrieval.corpus import load_corpus
 from retrieval.engine import SENTENCE_PARAMS, Engine
-from retrieval.index import build_index
+from retrieval.index import best_first, build_index
 from retrieval.listing import list_corpus, save_listing
 from retrieval.normalize import analyze, analyze_keyed
 from retrieval.store import corpus_key, load_index, save_index
@@ -131,7 +131,7 @@ def serve(corpus: str, index_dir: str, queries_file: str) -> dict:
     index = snapshot.index
     term_ids = [index.term_ids(analyze(q)) for q in queries]
     touched = [int(sum(index.indptr[t + 1] - index.indptr[t] for t in ids)) for ids in term_ids]
-    top_ms = per_query_ms(lambda ids: index.top(ids, 10), term_ids)
+    top_ms = per_query_ms(lambda ids: best_first(*index.score(ids), 10), term_ids)
     score_ms = per_query_ms(index.score, term_ids)
     ask_ms = per_query_ms(engine.search, queries)
     gc.collect()

@@ -159,7 +159,8 @@ def render(rows: list, n_queries: int, load_before: tuple, load_after: tuple) ->
         "",
         f"{n_queries} questions (seed questions, templated questions, 3–6 content words of "
         "corpus sentences); each timed 3 times after a warm-up, median kept. *top-10* = "
-        "`SentenceIndex.top` on the analyzed question (the search itself); *score all* = "
+        "`best_first(SentenceIndex.score(…), 10)` on the analyzed question (the base ranking "
+        "search computes); *score all* = "
         "`SentenceIndex.score` (every matching sentence); *ask* = `Engine.search`, the whole "
         "path (analyze, score, relevance filter, merge duplicates, build hits). Peers run on "
         "the same analyzed sentences and questions: rank-bm25 `BM25Okapi.get_scores` (full "

@@ -19,7 +19,7 @@ from rank_bm25 import BM25Okapi
 
 from retrieval.corpus import load_corpus
 from retrieval.index import SentenceIndex, best_first, build_index
-from retrieval.models import Document, Source
+from retrieval.models import Document
 from retrieval.normalize import analyze
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,38 +139,16 @@ def test_a_parallel_build_equals_a_serial_one(corner_documents: list[Document]) 
     assert_same_index(build_index(documents, workers=1), build_index(documents, workers=2))
 
 
-def test_top_equals_the_head_of_a_full_sort_ties_included(seed_index: SentenceIndex) -> None:
+def test_best_first_equals_the_head_of_a_full_sort_ties_included(
+    seed_index: SentenceIndex,
+) -> None:
     for terms in questions(seed_index, seed=3, n=60):
         docs, scores = seed_index.score(seed_index.term_ids(terms))
         order = np.lexsort((docs, -scores))
         for n in (1, 5, 10, len(docs) + 3):
-            top_docs, top_scores = seed_index.top(seed_index.term_ids(terms), n)
+            top_docs, top_scores = best_first(docs, scores, n)
             assert top_docs.tolist() == docs[order][:n].tolist(), (terms, n)
             assert np.allclose(top_scores, scores[order][:n], rtol=0, atol=1e-9)
-
-
-def test_weighted_top_equals_the_head_of_the_weighted_full_sort(seed_index: SentenceIndex) -> None:
-    """Look-alike terms join the base score at a lower weight; skipping must still be exact."""
-    rng = np.random.default_rng(5)
-    for terms in questions(seed_index, seed=4, n=40):
-        ids = seed_index.term_ids(terms)
-        weights = [float(w) for w in rng.choice([1.0, 0.5, 0.25, 0.0], size=len(ids))]
-        docs, scores = seed_index.score(ids, weights)
-        order = np.lexsort((docs, -scores))
-        for n in (1, 5, 10):
-            top_docs, top_scores = seed_index.top(ids, n, weights)
-            assert top_docs.tolist() == docs[order][:n].tolist(), (terms, weights, n)
-            assert np.allclose(top_scores, scores[order][:n], rtol=0, atol=1e-9)
-
-
-def test_term_weights_must_match_the_terms_and_only_add() -> None:
-    index = build_index([Document(Source("a.txt", "قمة"), "قمة بوتين وكيم في روسيا.")], workers=1)
-    ids = index.term_ids(analyze("بوتين"))
-    assert len(ids) == 1
-    with pytest.raises(ValueError, match="1 term ids but 2 weights"):
-        index.top(ids, 3, [1.0, 0.5])
-    with pytest.raises(ValueError, match="negative"):
-        index.top(ids, 3, [-1.0])
 
 
 def test_best_first_breaks_ties_by_sentence_order() -> None:
@@ -194,4 +172,6 @@ def test_a_reloaded_index_scores_and_ranks_as_the_built_one(
         assert np.array_equal(getattr(stored, name), getattr(fresh, name)), name
     for terms in questions(built, seed=4, n=40):
         ids = built.term_ids(terms)
-        assert np.array_equal(built.top(ids, 5)[0], loaded.top(ids, 5)[0])
+        assert np.array_equal(
+            best_first(*built.score(ids), 5)[0], best_first(*loaded.score(ids), 5)[0]
+        )
