@@ -335,10 +335,12 @@ EOF
 # The running bot: no capability in any set of any process, no way to gain
 # one (no_new_privs), a read-only root even for uid 0, /data and /tmp writable.
 check_hardening() {
-    local inspect status out
-    inspect=$("$DOCKER" inspect -f \
-        'caps={{json .HostConfig.CapDrop}} ro={{.HostConfig.ReadonlyRootfs}} sec={{json .HostConfig.SecurityOpt}} tmpfs={{json .HostConfig.Tmpfs}} mem={{.HostConfig.Memory}} log={{.HostConfig.LogConfig.Type}}{{json .HostConfig.LogConfig.Config}}' \
-        "$BOT")
+    local inspect status out path format
+    format='caps={{json .HostConfig.CapDrop}} ro={{.HostConfig.ReadonlyRootfs}}'
+    format+=' sec={{json .HostConfig.SecurityOpt}} tmpfs={{json .HostConfig.Tmpfs}}'
+    format+=' mem={{.HostConfig.Memory}}'
+    format+=' log={{.HostConfig.LogConfig.Type}}{{json .HostConfig.LogConfig.Config}}'
+    inspect=$("$DOCKER" inspect -f "$format" "$BOT")
     cbd_log "inspect: $inspect"
     [[ $inspect == *'caps=["ALL"]'* && $inspect == *' ro=true '* &&
         $inspect == *no-new-privileges* && $inspect == *'"/tmp"'* &&
@@ -423,6 +425,20 @@ EOF
     cbd_die "after /reload no answer contains '$fact'"
 }
 
+# The container's memory use so far (start-up, questions, a /reload), for the
+# mem_limit comment in compose.yaml; informational, from the cgroup.
+log_memory() {
+    local peak limit
+    peak=$("$DOCKER" exec "$BOT" sh -c 'cat /sys/fs/cgroup/memory.peak 2>/dev/null ||
+        cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes 2>/dev/null' || true)
+    limit=$("$DOCKER" inspect -f '{{.HostConfig.Memory}}' "$BOT")
+    if [[ $peak =~ ^[0-9]+$ ]]; then
+        cbd_log "container memory peak $((peak / 1048576)) MiB (limit $((limit / 1048576)) MiB)"
+    else
+        cbd_log "container memory peak not available from the cgroup"
+    fi
+}
+
 check_healthy() {
     local _ status
     for _ in $(seq 90); do
@@ -474,6 +490,7 @@ main() {
     cbd_step config-corpus check_config_corpus
     cbd_step cited-answer check_cited_answer
     cbd_step reload check_reload
+    cbd_step memory log_memory
     cbd_step healthy check_healthy
     cbd_step clean-stop check_clean_stop
     cbd_log "PASS image $CBD_IMAGE, ${IMAGE_MB} MB; bot checks passed"
