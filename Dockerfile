@@ -2,6 +2,7 @@
 #
 #   docker build -t coverage-bot .
 #   docker run -d --name coverage-bot --init -e TELEGRAM_BOT_TOKEN=... \
+#       --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
 #       -v coverage-bot-data:/data coverage-bot
 #
 # The base image is a build argument so the image can also be built where no
@@ -9,17 +10,17 @@
 # rootfs, whose python3 is 3.11).  Every step below works on both bases: only
 # `python3 -m venv` and the venv's own pip are used, never a system pip.
 #
-# Runtime configuration (environment variables):
+# Settings live in one file, /app/config/config.yaml (COVERAGE_BOT_CONFIG), which
+# is config/docker.yaml: the image's defaults (corpus /app/seeds, index
+# /data/index, heartbeat /data/heartbeat).  Mount your own copy over it to change
+# them; the image sets no COVERAGE_BOT_CORPUS, _INDEX_DIR or _HEARTBEAT, so
+# nothing in the environment silently overrides that file.
+# Run-time environment:
 #   TELEGRAM_BOT_TOKEN        required at run time; never baked into the image
 #   TELEGRAM_API_URL          optional Bot API root (tests point it at a fake)
-#   COVERAGE_BOT_CONFIG       YAML settings, incl. who may ask and who is admin
-#                                                      (default /app/config/config.yaml)
-#   COVERAGE_BOT_CORPUS       corpus directory         (default /app/seeds, the bundled articles)
-#   COVERAGE_BOT_INDEX_DIR    cached index             (default /data/index)
-#   COVERAGE_BOT_HEARTBEAT    file the update loop touches, read by `coverage-bot health`
-#                                                      (default /data/heartbeat)
 # /data is a volume owned by uid 10001: mount a named volume there to keep the
-# index between restarts.
+# index between restarts.  Nothing else is written: the root filesystem can be
+# read-only (bytecode is compiled at build time; temporary files go to /tmp).
 
 ARG BASE_IMAGE=python:3.12-slim
 
@@ -72,7 +73,8 @@ RUN groupadd --gid "${APP_UID}" coverage-bot \
 WORKDIR /app
 # Code and data stay root-owned: the bot can read them but not change them.
 COPY --from=build /app/.venv /app/.venv
-COPY config/ /app/config/
+# Its settings file is config/docker.yaml, the image's defaults (users mount theirs over it).
+COPY config/docker.yaml /app/config/config.yaml
 COPY seeds/ /app/seeds/
 
 # UTF-8 everywhere (the corpus and the replies are Arabic), whatever the base's locale.
@@ -81,10 +83,7 @@ ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUTF8=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    COVERAGE_BOT_CONFIG=/app/config/config.yaml \
-    COVERAGE_BOT_CORPUS=/app/seeds \
-    COVERAGE_BOT_INDEX_DIR=/data/index \
-    COVERAGE_BOT_HEARTBEAT=/data/heartbeat
+    COVERAGE_BOT_CONFIG=/app/config/config.yaml
 
 VOLUME ["/data"]
 USER ${APP_UID}:${APP_UID}

@@ -42,6 +42,8 @@ ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
 ENV_SECRET = "TELEGRAM_WEBHOOK_SECRET"
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
+log = logging.getLogger(__name__)
+
 
 class ExitStatus(IntEnum):
     OK = 0
@@ -173,6 +175,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if webhook is not None and webhook.secret_token:
         hide_secret(webhook.secret_token)
     engine = engine_for(settings, args.corpus)
+    overrides = [*settings.overrides, *(["corpus.path from --corpus"] if args.corpus else [])]
+    log.info(
+        "settings from %s: corpus %s, index %s%s",
+        settings.source,
+        engine.corpus_dir,
+        engine.index_dir or "in memory only",
+        "".join(f"; {override}" for override in overrides),
+    )
     engine.open(_progress_bar(sys.stderr.isatty()))
     application = build_application(settings, token, engine)
     api = settings.telegram.api_url

@@ -331,7 +331,7 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         len(report.changed),
         len(report.after.problems),
     )
-    for chunk in render.render_reload_report(report, seconds):
+    for chunk in render.render_reload_report(report, seconds, [state.engine.corpus_dir]):
         await message.reply_text(chunk)
 
 

@@ -240,12 +240,20 @@ def render_sources(
     return Page("\n".join(lines), page, pages)
 
 
-def render_reload_report(report: ReloadReport, seconds: float) -> list[str]:
-    """What a successful reload changed, for the admin who asked for it."""
+def render_reload_report(
+    report: ReloadReport, seconds: float, folders: Sequence[object] = ()
+) -> list[str]:
+    """What a successful reload changed (and which corpus folders it read), for the admin."""
     after = report.after.index
     before = report.before.index if report.before else None
     lines = [
         rtl_line(texts.RELOAD_DONE.format(seconds=_seconds(seconds))),
+        *(
+            rtl_line(
+                texts.RELOAD_FOLDER.format(folder=own_isolate(f"<code>{escape(str(f))}</code>"))
+            )
+            for f in folders
+        ),
         rtl_line(
             texts.RELOAD_DOCUMENTS.format(
                 before=len(before.sources) if before else 0, after=len(after.sources)

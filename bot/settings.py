@@ -66,6 +66,9 @@ class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    # "key from ENV_VAR" for each environment variable that replaced the file's value,
+    # so `serve` can say so (a container's environment must never override silently).
+    overrides: tuple[str, ...] = ()
 
 
 # key -> (kind, required); kinds are checked by _check below.
@@ -127,6 +130,16 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     index_dir = env_index if env_index else corpus.get("index_dir")
     telegram = values.get("telegram", {})
     heartbeat = os.environ.get(ENV_HEARTBEAT) or telegram.get("heartbeat_file")
+    overrides = tuple(
+        f"{key} from {env}"
+        for key, env in (
+            ("corpus.path", ENV_CORPUS),
+            ("corpus.index_dir", ENV_INDEX_DIR),
+            ("telegram.heartbeat_file", ENV_HEARTBEAT),
+            ("telegram.api_url", ENV_API_URL),
+        )
+        if os.environ.get(env)
+    )
     access = values.get("access", {})
     return Settings(
         source=file,
@@ -143,6 +156,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             ).rstrip("/"),
             heartbeat_file=_resolve(base, heartbeat) if heartbeat else None,
         ),
+        overrides=overrides,
     )
 
 

@@ -77,6 +77,7 @@ RELOAD_STARTED = (
 )
 RELOAD_RUNNING = "إعادة تحميل جارية بالفعل؛ انتظر حتى تنتهي."
 RELOAD_DONE = "<b>اكتملت إعادة التحميل</b> في {seconds} ث."
+RELOAD_FOLDER = "مجلد المصادر المقروء: {folder}"
 RELOAD_DOCUMENTS = "الوثائق: من {before} إلى {after}"
 RELOAD_SENTENCES = "الجمل: من {before} إلى {after}"
 RELOAD_ADDED = "أُضيفت ({count}):"

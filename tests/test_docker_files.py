@@ -3,16 +3,30 @@
 tests/docker/e2e.sh builds and runs the image for real (root, ~1 min cold);
 these checks pin the properties a careless edit could silently break: the
 build-time base image argument, the token never being baked in, the non-root
-user, the health check and a build context that leaves secrets out.
+user, the health check, a build context that leaves secrets out, settings that
+come from the config file the container reads (no environment default
+overriding it) and compose's hardening.
 """
 
 import fnmatch
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
+from bot import settings as settings_module
+from bot.settings import load_settings
+
 ROOT = Path(__file__).resolve().parent.parent
+DOCKER_CONFIG = ROOT / "config" / "docker.yaml"
+# The environment variables bot/settings.py lets override a config key.
+OVERRIDING_ENV = (
+    settings_module.ENV_CORPUS,
+    settings_module.ENV_INDEX_DIR,
+    settings_module.ENV_HEARTBEAT,
+    settings_module.ENV_API_URL,
+)
 
 
 def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
@@ -66,17 +80,41 @@ def test_serves_by_default_and_reports_health_from_the_heartbeat() -> None:
     assert _args_of("STOPSIGNAL") == ["SIGTERM"]
 
 
-def test_runtime_settings_point_into_the_image_and_the_data_volume() -> None:
+def test_the_image_reads_its_settings_from_the_docker_config_file() -> None:
     env = " ".join(_args_of("ENV"))
-    for setting in (
-        "COVERAGE_BOT_CONFIG=/app/config/config.yaml",
-        "COVERAGE_BOT_CORPUS=/app/seeds",
-        "COVERAGE_BOT_INDEX_DIR=/data/index",
-        "COVERAGE_BOT_HEARTBEAT=/data/heartbeat",
-        "PATH=/app/.venv/bin:$PATH",
-    ):
-        assert setting in env
+    assert "COVERAGE_BOT_CONFIG=/app/config/config.yaml" in env
+    assert "PATH=/app/.venv/bin:$PATH" in env
+    assert "COPY config/docker.yaml /app/config/config.yaml" in [
+        f"COPY {args}" for args in _args_of("COPY")
+    ]
     assert _args_of("VOLUME") == ['["/data"]']
+
+
+def test_no_environment_default_overrides_a_config_key() -> None:
+    # An image ENV such as COVERAGE_BOT_CORPUS=/app/seeds silently beat the
+    # corpus.path of a config file mounted over /app/config/config.yaml.
+    for keyword in ("ENV", "ARG"):
+        for args in _args_of(keyword):
+            for name in OVERRIDING_ENV:
+                assert f"{name}=" not in args, f"{keyword} {args}"
+
+
+def test_the_docker_config_holds_the_image_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in OVERRIDING_ENV:
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(DOCKER_CONFIG)
+    assert settings.corpus.path == Path("/app/seeds")
+    assert settings.corpus.index_dir == Path("/data/index")
+    assert settings.telegram.heartbeat_file == Path("/data/heartbeat")
+    assert settings.overrides == ()
+
+
+def test_the_docker_config_offers_every_setting_of_the_bundled_config() -> None:
+    def keys(path: Path) -> set[str]:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return {f"{section}.{key}" for section, body in raw.items() for key in body}
+
+    assert keys(DOCKER_CONFIG) == keys(ROOT / "config" / "config.yaml")
 
 
 def test_dependencies_are_installed_from_the_lock_before_the_code_is_copied() -> None:
@@ -111,7 +149,8 @@ def _sent_to_the_daemon(path: str) -> bool:
 
 
 def test_build_context_holds_the_package_and_nothing_private() -> None:
-    for needed in ("pyproject.toml", "uv.lock", "bot/__init__.py", "seeds/000_x.txt"):
+    needed_paths = ("pyproject.toml", "uv.lock", "bot/__init__.py", "seeds/000_x.txt")
+    for needed in (*needed_paths, "config/docker.yaml"):
         assert _sent_to_the_daemon(needed), needed
     private_paths = (".env", ".git/config", ".venv/bin/python", "tests/x.py", "benchmarks/out/x")
     for private in private_paths:
@@ -119,8 +158,11 @@ def test_build_context_holds_the_package_and_nothing_private() -> None:
     assert not _sent_to_the_daemon("bot/__pycache__/cli.cpython-311.pyc")
 
 
+COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
 def test_compose_reads_the_token_from_an_env_file_and_keeps_data_in_a_volume() -> None:
-    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    compose = COMPOSE
     bot = compose["services"]["bot"]
     assert bot["env_file"] == ".env"
     assert "TELEGRAM_BOT_TOKEN" not in str(bot.get("environment", ""))
@@ -135,3 +177,25 @@ def test_compose_reads_the_token_from_an_env_file_and_keeps_data_in_a_volume() -
 
 def test_local_env_file_is_never_committed() -> None:
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_compose_mounts_the_docker_config_and_sets_no_overriding_environment() -> None:
+    bot = COMPOSE["services"]["bot"]
+    assert "./config/docker.yaml:/app/config/config.yaml:ro" in bot["volumes"]
+    environment = str(bot.get("environment", ""))
+    for name in OVERRIDING_ENV:
+        assert name not in environment
+
+
+def test_compose_hardens_the_container() -> None:
+    bot = COMPOSE["services"]["bot"]
+    assert bot["cap_drop"] == ["ALL"]
+    assert bot["security_opt"] == ["no-new-privileges:true"]
+    assert bot["read_only"] is True
+    assert bot["tmpfs"] == ["/tmp"]
+    assert re.fullmatch(r"[1-9][0-9]*[mg]", bot["mem_limit"])
+    assert bot["logging"] == {
+        "driver": "json-file",
+        "options": {"max-size": "10m", "max-file": "3"},
+    }
+    assert "cap_add" not in bot and "privileged" not in bot

@@ -9,12 +9,19 @@
 #
 # Image checks: builds on a python3 base, runs as uid 10001, works offline,
 # /data is writable and /app is not, no torch/transformers/compiler inside,
-# no token baked in; prints the image size.
+# no token baked in, no environment default that overrides the config file;
+# prints the image size.
+# Every container below runs with compose.yaml's hardening (cap_drop,
+# security_opt, read_only, tmpfs, mem_limit, logging), read from compose.yaml.
 # CLI checks (no network): `coverage-bot index` caches the index in the /data
 # volume and `coverage-bot ask` answers a gold question with its source.
-# Bot checks (a fake Telegram Bot API on 127.0.0.1, --network host): a question
-# gets a cited answer, /reload picks up a document added to a mounted corpus,
-# the healthcheck turns healthy, `docker stop` exits 0 in under 10 s.
+# Bot checks (a fake Telegram Bot API on 127.0.0.1, --network host): the
+# running container has no capability, no way to gain one and a read-only root
+# (/data and /tmp writable); a config mounted over /app/config/config.yaml
+# naming a mounted corpus folder is honoured (a question only that folder
+# answers); a question gets a cited answer; /reload picks up a document added
+# to that folder and names the folder; the healthcheck turns healthy;
+# `docker stop` exits 0 in under 10 s.
 #
 # Environment: CBD_CACHE (cache dir, default /var/cache/coverage-bot-docker),
 # CBD_REBUILD_BASE=1 (redo debootstrap).
@@ -61,9 +68,9 @@ has_any() {
 # name, its stem and its title (from the corpus's sources.yaml), one a line.
 citation_keys() {
     in_image -i "$CBD_IMAGE" python - "$1" <<'EOF'
-import os, pathlib, sys, yaml
+import pathlib, sys, yaml
 doc = sys.argv[1]
-sources = pathlib.Path(os.environ["COVERAGE_BOT_CORPUS"], "sources.yaml")
+sources = pathlib.Path("/app/seeds/sources.yaml")
 meta = (yaml.safe_load(sources.read_text(encoding="utf-8")) or {}) if sources.exists() else {}
 print(doc)
 print(pathlib.Path(doc).stem)
@@ -72,8 +79,34 @@ if (meta.get(doc) or {}).get("title"):
 EOF
 }
 
+# ------------------------------------------------------------------ hardening
+HARDENING=() # docker run flags for compose.yaml's hardening (read_hardening)
+
+# read_hardening - compose.yaml's cap_drop, security_opt, read_only, tmpfs,
+# mem_limit and logging as `docker run` flags, so these checks run the
+# container the way compose does (parsed by the image's own PyYAML).
+read_hardening() {
+    local flags
+    flags=$(cbd_docker_run --rm -i --network none "$CBD_IMAGE" python -c '
+import sys, yaml
+bot = yaml.safe_load(sys.stdin)["services"]["bot"]
+flags = [f"--cap-drop={c}" for c in bot.get("cap_drop", [])]
+flags += [f"--security-opt={o}" for o in bot.get("security_opt", [])]
+flags += ["--read-only"] if bot.get("read_only") else []
+flags += [f"--tmpfs={t}" for t in bot.get("tmpfs", [])]
+memory, logging = bot.get("mem_limit"), bot.get("logging", {})
+flags += [f"--memory={memory}"] if memory else []
+driver = logging.get("driver")
+flags += [f"--log-driver={driver}"] if driver else []
+flags += [f"--log-opt={k}={v}" for k, v in logging.get("options", {}).items()]
+print("\n".join(flags))
+' <"$CBD_REPO/compose.yaml") || cbd_die "cannot read the hardening settings of compose.yaml"
+    mapfile -t HARDENING <<<"$flags"
+    cbd_log "compose.yaml hardening: ${HARDENING[*]}"
+}
+
 # ------------------------------------------------------------------ image checks
-in_image() { cbd_docker_run --rm --network none "$@"; }
+in_image() { cbd_docker_run --rm --network none "${HARDENING[@]}" "$@"; }
 
 check_image_basics() {
     local uid user size
@@ -100,6 +133,18 @@ check_no_token_baked_in() {
     [[ $history != *TELEGRAM_BOT_TOKEN* ]] || cbd_die "an image layer mentions TELEGRAM_BOT_TOKEN"
 }
 
+# The image's settings are its config file; no ENV default may override a
+# key of a config file a user mounts (bot/settings.py reads these).
+check_no_env_overrides() {
+    local env name
+    env=$("$DOCKER" image inspect -f '{{json .Config.Env}}' "$CBD_IMAGE")
+    for name in COVERAGE_BOT_CORPUS COVERAGE_BOT_INDEX_DIR COVERAGE_BOT_HEARTBEAT TELEGRAM_API_URL; do
+        [[ $env != *"\"$name="* ]] || cbd_die "image ENV sets $name, overriding the config file: $env"
+    done
+    [[ $env == *'"COVERAGE_BOT_CONFIG=/app/config/config.yaml"'* ]] ||
+        cbd_die "image ENV lacks COVERAGE_BOT_CONFIG=/app/config/config.yaml: $env"
+}
+
 # The runtime dependencies import with no network; the lean camel-tools
 # install pulled none of the ML stack; no compiler came along.
 check_runtime_deps() {
@@ -124,20 +169,20 @@ EOF
         cbd_die "a compiler or make is installed in the image"
 }
 
-# A fresh named volume on /data is writable by the bot; the code is not.
+# A fresh named volume on /data is writable by the bot; the code is not, even
+# on a writable root (this check alone runs without --read-only).
 check_permissions() {
     local vol
     vol=$(cbd_volume cbd-perm)
-    in_image -v "$vol:/data" --entrypoint sh "$CBD_IMAGE" -c \
-        'touch "$COVERAGE_BOT_INDEX_DIR/probe" "$COVERAGE_BOT_HEARTBEAT"' ||
+    cbd_docker_run --rm --network none -v "$vol:/data" --entrypoint sh "$CBD_IMAGE" -c \
+        'touch /data/index/probe /data/heartbeat' ||
         cbd_die "/data is not writable by the bot user"
-    if in_image --entrypoint sh "$CBD_IMAGE" -c 'touch /app/probe || touch /app/.venv/probe' \
-        2>/dev/null; then
+    if cbd_docker_run --rm --network none --entrypoint sh "$CBD_IMAGE" -c \
+        'touch /app/probe || touch /app/.venv/probe' 2>/dev/null; then
         cbd_die "/app is writable by the bot user"
     fi
-    in_image --entrypoint sh "$CBD_IMAGE" -c \
-        'test -d "$COVERAGE_BOT_CORPUS" && ls "$COVERAGE_BOT_CORPUS"/*.txt >/dev/null' ||
-        cbd_die "bundled corpus missing at \$COVERAGE_BOT_CORPUS"
+    in_image --entrypoint sh "$CBD_IMAGE" -c 'ls /app/seeds/*.txt >/dev/null' ||
+        cbd_die "bundled corpus missing at /app/seeds"
 }
 
 # ------------------------------------------------------------------ CLI checks
@@ -157,6 +202,7 @@ check_cli_answers() {
     out=$(in_image -v "$vol:/data" "$CBD_IMAGE" coverage-bot index) ||
         cbd_die "'coverage-bot index' failed: $out"
     [[ $out == *"index: built"*"(/data/index)"* ]] || cbd_die "index not built into /data: $out"
+    [[ $out == *"corpus: /app/seeds"* ]] || cbd_die "the image's config does not read /app/seeds: $out"
     out=$(in_image -v "$vol:/data" "$CBD_IMAGE" coverage-bot index)
     [[ $out == *"index: read from cache"* ]] || cbd_die "index not reused from /data: $out"
     cbd_log "$(grep '^documents:' <<<"$out")"
@@ -230,7 +276,10 @@ ask() {
 BOT=""
 CORPUS=""
 NEW_DOC=900_e2e_reload.txt
-
+# A document only the mounted corpus folder holds (not /app/seeds).
+ONLY_DOC=800_e2e_mounted_corpus.txt
+ONLY_QUESTION="كم شجرة زيتون غرست جمعية البيئة في الخليل؟"
+ONLY_FACT="خمسمئة شجرة"
 
 check_serve_help() {
     local help sub
@@ -240,12 +289,18 @@ check_serve_help() {
     done
 }
 
-# The bot runs as in production but with a test config (admins, heartbeat),
-# a corpus folder we can add to, and health probed every 2 s instead of 30 s.
+# The bot runs as compose runs it (hardening, a config file mounted over the
+# image's /app/config/config.yaml, no COVERAGE_BOT_* variables) with a test
+# config (admins, heartbeat, corpus.path naming a mounted folder we can add
+# to), and health probed every 2 s instead of 30 s.
 run_bot() {
     CORPUS=$CBD_TMP/corpus
     mkdir -p "$CORPUS" "$CBD_TMP/config"
     cp "$CBD_REPO"/seeds/* "$CORPUS/"
+    cat >"$CORPUS/$ONLY_DOC" <<'EOF'
+غرست جمعية البيئة في الخليل خمسمئة شجرة زيتون على سفوح المدينة يوم السبت.
+وقال رئيس الجمعية إن المتطوعين سيسقون الأشجار كل أسبوع حتى نهاية الصيف.
+EOF
     cat >"$CBD_TMP/config/config.yaml" <<EOF
 corpus:
   path: /corpus
@@ -258,10 +313,9 @@ telegram:
 EOF
     chmod -R a+rX "$CBD_TMP"
     BOT=cbd-bot-$CBD_RUN_ID
-    cbd_docker_run -d --name "$BOT" --network host --init \
+    cbd_docker_run -d --name "$BOT" --network host --init "${HARDENING[@]}" \
         -e "TELEGRAM_BOT_TOKEN=$BOT_TOKEN" -e "TELEGRAM_API_URL=$API_URL" \
-        -e COVERAGE_BOT_CONFIG=/e2e/config/config.yaml -e COVERAGE_BOT_CORPUS=/corpus \
-        -v "$CBD_TMP/config:/e2e/config:ro" -v "$CORPUS:/corpus:ro" \
+        -v "$CBD_TMP/config/config.yaml:/app/config/config.yaml:ro" -v "$CORPUS:/corpus:ro" \
         -v "$(cbd_volume cbd-data):/data" \
         --health-interval 2s --health-timeout 10s --health-retries 3 --health-start-period 60s \
         "$CBD_IMAGE" >/dev/null
@@ -276,6 +330,55 @@ EOF
     done
     "$DOCKER" logs --tail 50 "$BOT" >&2 || true
     cbd_die "bot container did not start polling the fake Bot API"
+}
+
+# The running bot: no capability in any set of any process, no way to gain
+# one (no_new_privs), a read-only root even for uid 0, /data and /tmp writable.
+check_hardening() {
+    local inspect status out path format
+    format='caps={{json .HostConfig.CapDrop}} ro={{.HostConfig.ReadonlyRootfs}}'
+    format+=' sec={{json .HostConfig.SecurityOpt}} tmpfs={{json .HostConfig.Tmpfs}}'
+    format+=' mem={{.HostConfig.Memory}}'
+    format+=' log={{.HostConfig.LogConfig.Type}}{{json .HostConfig.LogConfig.Config}}'
+    inspect=$("$DOCKER" inspect -f "$format" "$BOT")
+    cbd_log "inspect: $inspect"
+    [[ $inspect == *'caps=["ALL"]'* && $inspect == *' ro=true '* &&
+        $inspect == *no-new-privileges* && $inspect == *'"/tmp"'* &&
+        $inspect == *'"max-size"'* ]] || cbd_die "the bot container lacks compose.yaml's hardening: $inspect"
+    [[ $inspect != *' mem=0 '* ]] || cbd_log "note: this kernel ignores memory limits (mem=0)"
+    # Every process of the container, the bot's serve and tini included.
+    # (A process may exit between the glob and grep: missing files are ignored.)
+    status=$("$DOCKER" exec "$BOT" sh -c \
+        'grep -H -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):" /proc/[0-9]*/status 2>/dev/null; true')
+    [[ $(grep -c ':CapEff' <<<"$status") -ge 2 ]] ||
+        cbd_die "cannot read the bot container's /proc/*/status: $status"
+    out=$(grep -E ':Cap' <<<"$status" | grep -v -E ':\s+0{16}$' || true)
+    [[ -z $out ]] || cbd_die "a process of the bot container holds capabilities: $out"
+    out=$(grep -E ':NoNewPrivs' <<<"$status" | grep -v -E ':\s+1$' || true)
+    [[ -z $out ]] || cbd_die "a process of the bot container may gain privileges: $out"
+    cbd_log "no capabilities, NoNewPrivs=1 in $(grep -c ':CapEff' <<<"$status") processes"
+    for path in /probe /app/probe /etc/probe; do
+        out=$("$DOCKER" exec -u 0 "$BOT" sh -c "touch $path" 2>&1) &&
+            cbd_die "root in the bot container could write $path"
+        [[ $out == *"Read-only file system"* ]] || cbd_die "writing $path failed for another reason: $out"
+    done
+    "$DOCKER" exec "$BOT" sh -c 'touch /data/probe /tmp/probe && rm /data/probe /tmp/probe' ||
+        cbd_die "/data or /tmp is not writable in the hardened container"
+    cbd_log "root filesystem read-only (even for uid 0); /data and /tmp writable"
+}
+
+# The config mounted over /app/config/config.yaml names /corpus: serve says
+# so at start-up, and a question only /corpus can answer is answered.
+check_config_corpus() {
+    local logs answer
+    logs=$("$DOCKER" logs "$BOT" 2>&1)
+    [[ $logs == *"settings from /app/config/config.yaml: corpus /corpus, index /data/index"* ]] ||
+        cbd_die "serve did not log the mounted config's corpus folder: $(head -c 2000 <<<"$logs")"
+    [[ $logs != *" from COVERAGE_BOT_"* ]] || cbd_die "an environment variable overrode the config: $logs"
+    answer=$(ask "$ADMIN_ID" "$ONLY_QUESTION")
+    has_any "$answer" "$ONLY_FACT" || cbd_die "corpus.path /corpus is not honoured: $answer"
+    has_any "$answer" "${ONLY_DOC%.txt}" || cbd_die "the answer does not cite $ONLY_DOC: $answer"
+    cbd_log "from /corpus: ${answer:0:200}"
 }
 
 check_cited_answer() {
@@ -299,8 +402,13 @@ check_reload() {
 وقال رئيس البلدية إن المكتبة ستفتح أبوابها مجانا طوال أيام الأسبوع.
 EOF
     chmod a+r "$CORPUS/$NEW_DOC"
-    answer=$(ask "$ADMIN_ID" "/reload")
-    cbd_log "/reload: ${answer:0:200}"
+    since=$(calls_mark)
+    send_private "$ADMIN_ID" "/reload"
+    answer=$(wait_reply "$ADMIN_ID" "$since" 60 "اكتملت إعادة التحميل") ||
+        { "$DOCKER" logs --tail 30 "$BOT" >&2; cbd_die "no /reload report within 60 s"; }
+    cbd_log "/reload: ${answer:0:300}"
+    [[ $answer == *"/corpus"* ]] || cbd_die "the /reload report does not name /corpus: $answer"
+    [[ $answer == *"$NEW_DOC"* ]] || cbd_die "the /reload report does not list $NEW_DOC: $answer"
     # Progress messages of the reload may come first: look for the fact itself.
     for attempt in 1 2 3; do
         since=$(calls_mark)
@@ -315,6 +423,20 @@ EOF
     done
     "$DOCKER" logs --tail 30 "$BOT" >&2 || true
     cbd_die "after /reload no answer contains '$fact'"
+}
+
+# The container's memory use so far (start-up, questions, a /reload), for the
+# mem_limit comment in compose.yaml; informational, from the cgroup.
+log_memory() {
+    local peak limit
+    peak=$("$DOCKER" exec "$BOT" sh -c 'cat /sys/fs/cgroup/memory.peak 2>/dev/null ||
+        cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes 2>/dev/null' || true)
+    limit=$("$DOCKER" inspect -f '{{.HostConfig.Memory}}' "$BOT")
+    if [[ $peak =~ ^[0-9]+$ ]]; then
+        cbd_log "container memory peak $((peak / 1048576)) MiB (limit $((limit / 1048576)) MiB)"
+    else
+        cbd_log "container memory peak not available from the cgroup"
+    fi
 }
 
 check_healthy() {
@@ -353,8 +475,10 @@ main() {
     cbd_remove_leftovers
     cbd_step base-import cbd_import_base
     cbd_step build cbd_build_image
+    cbd_step hardening-flags read_hardening
     cbd_step image-basics check_image_basics
     cbd_step no-token check_no_token_baked_in
+    cbd_step no-env-overrides check_no_env_overrides
     cbd_step runtime-deps check_runtime_deps
     cbd_step permissions check_permissions
     cbd_step cli-help check_cli_help
@@ -362,8 +486,11 @@ main() {
     cbd_step serve-help check_serve_help
     cbd_step fake-api start_fake_api
     cbd_step bot-start run_bot
+    cbd_step hardened check_hardening
+    cbd_step config-corpus check_config_corpus
     cbd_step cited-answer check_cited_answer
     cbd_step reload check_reload
+    cbd_step memory log_memory
     cbd_step healthy check_healthy
     cbd_step clean-stop check_clean_stop
     cbd_log "PASS image $CBD_IMAGE, ${IMAGE_MB} MB; bot checks passed"
