@@ -159,7 +159,16 @@ def corpus_files(root: Path, problems: list[Problem]) -> list[Path]:
     """Corpus files under root, sorted; links that lead outside the folder are not followed."""
     real_root = root.resolve()
     found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=_raise):
+
+    def folder_failed(exc: OSError) -> None:
+        # The folder itself is an error for the caller; a subfolder renamed or removed
+        # while the walk runs is a problem of its own, not a reason to stop the load.
+        if exc.filename is None or Path(exc.filename) == root:
+            raise exc
+        rel = Path(exc.filename).relative_to(root).as_posix()
+        problems.append(Problem(rel, f"skipped, folder cannot be read: {exc.strerror or exc}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=folder_failed):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             if name.startswith(".") or not name.lower().endswith(SUFFIXES):
@@ -173,10 +182,6 @@ def corpus_files(root: Path, problems: list[Problem]) -> list[Path]:
                 continue
             found.append(path)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
-
-
-def _raise(exc: OSError) -> None:
-    raise exc
 
 
 class _Refusal(Exception):
