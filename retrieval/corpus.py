@@ -208,7 +208,7 @@ def _read_sources_yaml(
         return {}
     try:
         fields = read_yaml(data.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (UnicodeDecodeError, yaml.YAMLError, RecursionError, MemoryError) as exc:
         problems.append(Problem(SOURCES_FILE, f"ignored, cannot be read as YAML: {_short(exc)}"))
         return {}
     if fields is None:
