@@ -21,6 +21,7 @@ from bot import heartbeat
 from bot.logs import configure_logging, hide_secret, redact
 from bot.settings import ConfigError, Settings, load_settings
 from retrieval.corpus import load_corpus
+from retrieval.display import printable
 from retrieval.engine import Engine, ReloadFailed, Snapshot
 from retrieval.evaluate import (
     Outcome,
@@ -63,8 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitStatus.USAGE
     try:
         return args.run(args, settings)
-    except ReloadFailed as exc:
-        print(f"coverage-bot: {exc}", file=sys.stderr)
+    except ReloadFailed as exc:  # its reasons name corpus files
+        print(f"coverage-bot: {printable(str(exc))}", file=sys.stderr)
         return ExitStatus.ERROR
     except KeyboardInterrupt:
         return 130
@@ -280,7 +281,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     if strangers:
         print(
             f"coverage-bot: warning: {len(strangers)} document(s) named by {args.questions} "
-            f"are not in {engine.corpus_dir} (e.g. {strangers[0]}); their spans cannot match",
+            f"are not in {engine.corpus_dir} (e.g. {printable(strangers[0])}); "
+            "their spans cannot match",
             file=sys.stderr,
         )
     golds = golds_for(questions, snapshot.index, documents)
@@ -310,6 +312,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def describe_snapshot(snapshot: Snapshot, engine: Engine) -> str:
+    """The `index` summary. Names and reasons come from corpus files, so each line is
+    made printable: a file named with ESC ] 0 ; … BEL would retitle the terminal."""
     index = snapshot.index
     how = "read from cache" if snapshot.from_cache else "built"
     lines = [
@@ -324,7 +328,7 @@ def describe_snapshot(snapshot: Snapshot, engine: Engine) -> str:
     if snapshot.problems:
         lines.append(f"problems ({len(snapshot.problems)}):")
         lines += [f"  {p}" for p in snapshot.problems]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def result_json(result: SearchResult) -> dict:
@@ -353,14 +357,16 @@ def _hit_json(hit: Hit) -> dict:
 
 
 def render_terminal(result: SearchResult) -> str:
+    """The answer for a terminal: sentences, names and titles without control or bidi
+    characters, which a corpus file could use to rewrite the screen."""
     if not result.hits:
         return "لم أجد جملة تجيب عن هذا السؤال في المصادر. جرّب صياغة أخرى أو كلمات أقل."
     lines = []
     for hit in result.hits:
-        lines.append(f"{hit.rank}. {hit.text}")
+        lines.append(f"{hit.rank}. {printable(hit.text)}")
         for source in hit.sources:
             cite = source.title + (f" — {source.url}" if source.url else "")
-            lines.append(f"   [{source.doc}] {cite}")
+            lines.append(f"   [{printable(source.doc)}] {printable(cite)}")
     return "\n".join(lines)
 
 

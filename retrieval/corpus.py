@@ -5,10 +5,17 @@ A file's citation comes from, in order: a YAML front matter block at its top
 (`---` lines around `title`, `outlet`, `url`, `date`), its entry in the folder's
 `sources.yaml`, or its file name. A bad file never stops a load: it is skipped
 and reported as a `Problem` naming the file and the reason.
+
+Every file (and `sources.yaml`) is opened one path component at a time without
+following links, then checked on its descriptor: a file swapped for a link to
+`/etc/…` between the listing and the read cannot get outside text indexed. A link
+is followed only when it resolves inside the folder. Metadata is read by
+`retrieval.metadata`, which refuses what a citation does not need.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import multiprocessing
 import os
@@ -20,6 +27,8 @@ from pathlib import Path
 import regex
 import yaml
 
+from retrieval.display import printable
+from retrieval.metadata import FIELD_CHARS, cap, clean_fields, quoted, read_yaml
 from retrieval.models import Document, Problem, Source
 
 SUFFIXES = (".txt", ".md")
@@ -27,10 +36,13 @@ SUFFIXES = (".txt", ".md")
 # indexing it would stall a reload for everyone.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SOURCES_FILE = "sources.yaml"
-META_KEYS = ("title", "outlet", "url", "date")
-# libyaml's loader when PyYAML has it (its wheels do): the same safe loading,
-# ten times faster, which matters with a front matter block in every file.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# O_NONBLOCK: a name swapped for a named pipe since it was checked must not wait for a writer.
+_FILE_FLAGS = os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW | _CLOEXEC
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
+# What opening a link with O_NOFOLLOW fails with (ELOOP; ENOTDIR with O_DIRECTORY; EMLINK on BSD).
+_LINK_ERRNOS = (errno.ELOOP, errno.ENOTDIR, errno.EMLINK)
 _WORD_CHAR_RE = regex.compile(r"[\p{L}\p{N}]")
 
 
@@ -67,7 +79,8 @@ def load_corpus(
         files = corpus_files(root, problems)
     except OSError as exc:
         raise CorpusError(f"corpus folder {root} cannot be read: {exc.strerror or exc}") from exc
-    sources = _read_sources_yaml(root, problems)
+    real_root = os.path.realpath(root)
+    sources = _read_sources_yaml(real_root, problems, max_file_bytes)
     todo = []
     for path in files:
         rel = path.relative_to(root).as_posix()
@@ -77,12 +90,12 @@ def load_corpus(
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     if workers == 1:
-        documents, read_problems = _read_batch(todo, max_file_bytes)
+        documents, read_problems = _read_batch(todo, max_file_bytes, real_root)
     else:
-        documents, read_problems = _read_in_workers(todo, max_file_bytes, workers)
+        documents, read_problems = _read_in_workers(todo, max_file_bytes, real_root, workers)
     problems.extend(read_problems)
     for rel in sorted(sources):
-        problems.append(Problem(SOURCES_FILE, f"entry {rel!r} names no corpus file"))
+        problems.append(Problem(SOURCES_FILE, f"entry {quoted(rel)} names no corpus file"))
     return Corpus(root, documents, problems)
 
 
@@ -93,19 +106,34 @@ _BATCHES_PER_WORKER = 4
 _Todo = list[tuple[str, str, dict[str, str] | None]]  # (path, relative path, sources.yaml entry)
 
 
-def _read_batch(todo: _Todo, max_file_bytes: int) -> tuple[list[Document], list[Problem]]:
+def _read_batch(
+    todo: _Todo, max_file_bytes: int, real_root: str
+) -> tuple[list[Document], list[Problem]]:
     """Read files in order: a plain function of its arguments, so a worker can run it."""
     problems: list[Problem] = []
     documents = []
-    for path, rel, listed in todo:
-        document = _read_document(Path(path), rel, listed, problems, max_file_bytes)
-        if document is not None:
-            documents.append(document)
+    try:
+        root_fd = os.open(real_root, _DIR_FLAGS)
+    except OSError as exc:  # the folder went away since it was listed
+        reason = f"skipped, cannot be read: {exc.strerror or exc}"
+        return [], [Problem(rel, reason) for _, rel, _ in todo]
+    try:
+        for _, rel, listed in todo:
+            try:
+                document = _read_document(root_fd, real_root, rel, listed, problems, max_file_bytes)
+            except Exception as exc:  # a bad file must never stop a load
+                why = f"{type(exc).__name__}: {_short(exc)}"
+                problems.append(Problem(rel, f"skipped, could not be read ({why})"))
+                continue
+            if document is not None:
+                documents.append(document)
+    finally:
+        os.close(root_fd)
     return documents, problems
 
 
 def _read_in_workers(
-    todo: _Todo, max_file_bytes: int, workers: int
+    todo: _Todo, max_file_bytes: int, real_root: str, workers: int
 ) -> tuple[list[Document], list[Problem]]:
     size = -(-len(todo) // (workers * _BATCHES_PER_WORKER))
     batches = [todo[i : i + size] for i in range(0, len(todo), size)]
@@ -113,7 +141,8 @@ def _read_in_workers(
     problems: list[Problem] = []
     context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded bot
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for read, met in pool.map(_read_batch, batches, [max_file_bytes] * len(batches)):
+        n = len(batches)
+        for read, met in pool.map(_read_batch, batches, [max_file_bytes] * n, [real_root] * n):
             documents.extend(read)
             problems.extend(met)
     return documents, problems
@@ -130,7 +159,16 @@ def corpus_files(root: Path, problems: list[Problem]) -> list[Path]:
     """Corpus files under root, sorted; links that lead outside the folder are not followed."""
     real_root = root.resolve()
     found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=_raise):
+
+    def folder_failed(exc: OSError) -> None:
+        # The folder itself is an error for the caller; a subfolder renamed or removed
+        # while the walk runs is a problem of its own, not a reason to stop the load.
+        if exc.filename is None or Path(exc.filename) == root:
+            raise exc
+        rel = Path(exc.filename).relative_to(root).as_posix()
+        problems.append(Problem(rel, f"skipped, folder cannot be read: {exc.strerror or exc}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=folder_failed):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             if name.startswith(".") or not name.lower().endswith(SUFFIXES):
@@ -146,68 +184,62 @@ def corpus_files(root: Path, problems: list[Problem]) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def _raise(exc: OSError) -> None:
-    raise exc
+class _Refusal(Exception):
+    """A file that is not read, and why (e.g. "not a regular file (a named pipe)")."""
 
 
-def _read_sources_yaml(root: Path, problems: list[Problem]) -> dict[str, dict[str, str]]:
-    path = root / SOURCES_FILE
-    if not path.is_file():
+def _read_sources_yaml(
+    real_root: str, problems: list[Problem], max_file_bytes: int
+) -> dict[str, dict[str, str]]:
+    """`sources.yaml`'s entries; a bad entry is reported and ignored, the rest are kept."""
+    try:
+        root_fd = os.open(real_root, _DIR_FLAGS)
+        try:
+            data = _read_bytes(root_fd, real_root, SOURCES_FILE, max_file_bytes)
+        finally:
+            os.close(root_fd)
+    except FileNotFoundError:
+        return {}
+    except _Refusal as refusal:
+        problems.append(Problem(SOURCES_FILE, f"ignored, {refusal}"))
+        return {}
+    except OSError as exc:
+        problems.append(Problem(SOURCES_FILE, f"ignored, cannot be read: {exc.strerror or exc}"))
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        fields = read_yaml(data.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError, RecursionError, MemoryError) as exc:
         problems.append(Problem(SOURCES_FILE, f"ignored, cannot be read as YAML: {_short(exc)}"))
         return {}
-    if data is None:
+    if fields is None:
         return {}
-    if not isinstance(data, dict):
+    if not isinstance(fields, dict):
         problems.append(Problem(SOURCES_FILE, "ignored, expected a mapping of file name → fields"))
         return {}
     entries = {}
-    for name, fields in data.items():
-        meta = _clean_meta(fields, SOURCES_FILE, f"entry {name!r}", problems)
-        if meta is not None:
-            entries[str(name)] = meta
+    for name, entry in fields.items():
+        what = f"entry {quoted(name)}"
+        meta = clean_fields(entry, SOURCES_FILE, what, problems)
+        if meta is not None and isinstance(name, str):
+            entries[name] = meta
     return entries
 
 
-def _clean_meta(
-    fields: object, file: str, what: str, problems: list[Problem]
-) -> dict[str, str] | None:
-    """Citation fields of one entry; unknown keys are reported and ignored."""
-    if not isinstance(fields, dict):
-        problems.append(Problem(file, f"{what} is not a mapping of fields, ignored"))
-        return None
-    meta = {}
-    for key, value in fields.items():
-        if key not in META_KEYS:
-            known = ", ".join(META_KEYS)
-            problems.append(Problem(file, f"{what}: unknown key {key!r} ignored (known: {known})"))
-            continue
-        if value is None:
-            continue
-        meta[key] = str(value).strip()
-    return meta
-
-
 def _read_document(
-    path: Path,
+    root_fd: int,
+    real_root: str,
     rel: str,
     listed: dict[str, str] | None,
     problems: list[Problem],
     max_file_bytes: int,
 ) -> Document | None:
     try:
-        kind = _special_kind(path.stat().st_mode)
-        if kind is not None:
-            problems.append(Problem(rel, f"skipped, not a regular file ({kind})"))
-            return None
-        data = _read_regular(path, rel, problems, max_file_bytes)
+        data = _read_bytes(root_fd, real_root, rel, max_file_bytes)
+    except _Refusal as refusal:
+        problems.append(Problem(rel, f"skipped, {refusal}"))
+        return None
     except OSError as exc:
         problems.append(Problem(rel, f"skipped, cannot be read: {exc.strerror or exc}"))
-        return None
-    if data is None:
         return None
     if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         problems.append(Problem(rel, "skipped, binary file (contains NUL bytes)"))
@@ -238,7 +270,7 @@ def _read_document(
         return None
     source = Source(
         doc=rel,
-        title=meta.get("title") or Path(rel).stem,
+        title=meta.get("title") or cap(printable(Path(rel).stem), FIELD_CHARS["title"]),
         outlet=meta.get("outlet"),
         url=meta.get("url"),
         date=meta.get("date"),
@@ -266,26 +298,65 @@ def _special_kind(mode: int) -> str | None:
     return next((name for test, name in kinds if test(mode)), "a special file")
 
 
-def _read_regular(
-    path: Path, rel: str, problems: list[Problem], max_file_bytes: int
-) -> bytes | None:
-    """The file's bytes, checked again on the open descriptor: the name may have been
-    swapped for a pipe since it was listed, and O_NONBLOCK keeps even that open from
-    waiting for a writer."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+def _read_bytes(root_fd: int, real_root: str, rel: str, max_file_bytes: int) -> bytes:
+    """The bytes of corpus file `rel`, from a descriptor certain to lie inside the folder.
+
+    Raises _Refusal for a link leading outside, a special file or a file too large, and
+    OSError when the file cannot be read. The checks are made on the open descriptor,
+    so a name swapped since it was listed cannot change what is read.
+    """
+    fd = _open_inside(root_fd, real_root, rel)
     with os.fdopen(fd, "rb") as file:
         info = os.fstat(file.fileno())
         kind = _special_kind(info.st_mode)
         if kind is not None:
-            problems.append(Problem(rel, f"skipped, not a regular file ({kind})"))
-            return None
+            raise _Refusal(f"not a regular file ({kind})")
         data = file.read(max_file_bytes + 1) if info.st_size <= max_file_bytes else b""
         size = max(info.st_size, len(data))  # a file may grow while it is read
         if size > max_file_bytes:
             limit = f"{max_file_bytes / 1024 / 1024:g} MB"
-            problems.append(Problem(rel, f"skipped, too large ({size:,} bytes; limit {limit})"))
-            return None
+            raise _Refusal(f"too large ({size:,} bytes; limit {limit})")
         return data
+
+
+def _open_inside(root_fd: int, real_root: str, rel: str) -> int:
+    """A descriptor for `rel` under the folder, opened without following any link on the
+    way; a link is followed only when the whole path resolves inside the folder."""
+    try:
+        return _open_beneath(root_fd, rel)
+    except OSError as exc:
+        if exc.errno not in _LINK_ERRNOS:
+            raise
+    target = os.path.realpath(os.path.join(real_root, rel))
+    inside = os.path.relpath(target, real_root)
+    if inside == os.pardir or inside.startswith(os.pardir + os.sep):
+        raise _Refusal("a link that leads outside the corpus folder") from None
+    # Opened the same way: a link put in its place since resolving fails here.
+    return _open_beneath(root_fd, inside)
+
+
+def _open_beneath(root_fd: int, rel: str) -> int:
+    """Open `rel` one component at a time from `root_fd`, following no link (ELOOP or
+    ENOTDIR at a link). A special file is refused from its `lstat`, before it is opened:
+    opening a device can have effects of its own."""
+    *folders, name = rel.split(os.sep)
+    dir_fd = root_fd
+    try:
+        for folder in folders:
+            parent = dir_fd
+            dir_fd = os.open(folder, _DIR_FLAGS | _NOFOLLOW, dir_fd=parent)
+            if parent != root_fd:
+                os.close(parent)
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if stat.S_ISLNK(info.st_mode):
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), rel)
+        kind = _special_kind(info.st_mode)
+        if kind is not None:
+            raise _Refusal(f"not a regular file ({kind})")
+        return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    finally:
+        if dir_fd != root_fd:
+            os.close(dir_fd)
 
 
 def _split_front_matter(
@@ -303,13 +374,13 @@ def _split_front_matter(
             block = text[len(lines[0]) : consumed]
             end = consumed + len(line)
             try:
-                fields = yaml.load(block, Loader=_YAML_LOADER)
+                fields = read_yaml(block)
             except yaml.YAMLError as exc:
                 problems.append(Problem(rel, f"skipped, broken front matter: {_short(exc)}"))
                 return "", -1, None
             if fields is None:
                 return text[end:], end, {}
-            meta = _clean_meta(fields, rel, "front matter", problems)
+            meta = clean_fields(fields, rel, "front matter", problems)
             if meta is None:
                 return "", -1, None
             return text[end:], end, meta
