@@ -205,7 +205,11 @@ def _run_webhook(application: Application, webhook: Webhook, handle_signals: boo
     Like python-telegram-bot's `__run`, the loop runs forever once the bot is started,
     so `Application.stop_running` (which stops the loop) ends it too.
     """
-    loop = asyncio.get_event_loop()
+    try:  # the thread's loop, as run_polling uses it
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
     if handle_signals:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, _exit)

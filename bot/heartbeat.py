@@ -2,7 +2,7 @@
 
 The file is refreshed by a task on the bot's own event loop, and only while the
 application and its update loop (polling or webhook) are running: a stuck loop or
-a dead updater stops the heartbeat, and `coverage-bot health` then fails.
+a dead updater or webhook server stops the heartbeat, and `coverage-bot health` then fails.
 """
 
 from __future__ import annotations

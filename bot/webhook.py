@@ -301,8 +301,12 @@ class WebhookServer:
         self._arriving.pop(task, None)  # authentic: no longer pushed out by newcomers
         if head.headers.get("expect", "").lower() == "100-continue":
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        body = await reader.readexactly(length)
-        await self.deliver(parse_update(body))
+        update = parse_update(await reader.readexactly(length))
+        try:
+            await self.deliver(update)
+        except Exception as exc:  # an authentic post python-telegram-bot cannot read
+            log.warning("webhook: update %s not understood: %s", update["update_id"], exc)
+            raise Refused(400, "update not understood") from None
         return 200
 
 

@@ -19,8 +19,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot_runner import ADMIN, MEMBER, copy_seeds, free_port, serve_process, write_config
+from bot_runner import (
+    ADMIN,
+    MEMBER,
+    RunningBot,
+    copy_seeds,
+    free_port,
+    serve_process,
+    write_config,
+)
 from fake_bot_api import FakeBotAPI
+
+from bot.webhook import Webhook
 
 URL = "https://bot.example.org/telegram/hook"
 PATH = "/telegram/hook"
@@ -300,3 +310,32 @@ def test_accept_failures_for_want_of_file_descriptors_are_logged_once_per_minute
     assert err.count("cannot accept connections") == 1, err
     assert "cannot accept connections: 1 × Too many open files" in err
     assert status == 200 and "delivered 9401" in out
+
+
+def test_the_heartbeat_runs_in_webhook_mode(api: FakeBotAPI, tmp_path: Path):
+    beat = tmp_path / "heartbeat"
+    config = write_config(
+        tmp_path, copy_seeds(tmp_path / "corpus"), api, telegram={"heartbeat_file": str(beat)}
+    )
+    webhook = Webhook(URL, "127.0.0.1", free_port(), SECRET)
+    with RunningBot.from_config(api, config, heartbeat_interval=0.1, webhook=webhook):
+        deadline = time.monotonic() + 10
+        while not beat.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert beat.exists(), "the webhook bot never touched its heartbeat file"
+
+
+def test_a_webhook_port_already_in_use_is_a_one_line_error(api: FakeBotAPI, tmp_path: Path):
+    config = write_config(tmp_path, copy_seeds(tmp_path / "corpus"), api)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        process = serve_process(
+            config, "--webhook-url", URL, "--listen", "127.0.0.1", "--port", str(port)
+        )
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 1, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(
+        f"coverage-bot: cannot listen for the webhook on 127.0.0.1:{port}: Address already in use"
+    )
+    assert "Traceback" not in err
