@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import hmac
 import json
 import logging
@@ -42,9 +41,8 @@ MAX_HEAD = 16 * 1024  # request line and headers; Telegram sends well under 1 KB
 MAX_BODY = 1024 * 1024  # Telegram's updates are a few KB
 REQUEST_DEADLINE = 8.0  # seconds from accept to the whole request read
 MAX_CONNECTIONS = 256  # Telegram opens at most 100 (setWebhook's max_connections)
-ACCEPT_RETRY_DELAY = 0.5  # seconds to wait after accept() failed for want of resources
+ACCEPT_RETRY_DELAY = 0.5  # seconds to wait after accept() failed (e.g. no file descriptor)
 LOG_INTERVAL = 60.0  # at most one log line per kind of trouble per interval
-_RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 # Where the running server is kept in `Application.bot_data`, for the heartbeat.
 SERVER_KEY = "webhook_server"
@@ -240,9 +238,9 @@ class WebhookServer:
         while True:
             try:
                 client, _ = await loop.sock_accept(listener)
-            except OSError as exc:
-                if exc.errno not in _RESOURCE_ERRORS:
-                    raise
+            except ConnectionError:
+                continue  # the client gave up before we took the connection
+            except OSError as exc:  # mostly EMFILE: no file descriptor left
                 self._accept_failures.note(exc.strerror or str(exc))
                 await asyncio.sleep(ACCEPT_RETRY_DELAY)
                 continue
