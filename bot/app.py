@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -33,6 +34,7 @@ from bot.logs import hide_secret
 from bot.progress import logged_progress
 from bot.settings import Settings
 from bot.state import STATE_KEY, BotState, state_of
+from bot.webhook import SERVER_KEY, Webhook, WebhookServer
 from retrieval.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ POLL_TIMEOUT = 10
 # other transient failures are retried by PatientRateLimiter (bot/delivery.py).
 RATE_LIMIT_RETRIES = 3
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# Start-up calls (getMe, setWebhook) are retried this many times on network errors.
+BOOTSTRAP_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +68,6 @@ class Timeouts:
     pool: float = 10
     poll: int = POLL_TIMEOUT  # long polling: how long the server may hold getUpdates
     poll_read: float = 10  # added to `poll` for getUpdates' read timeout
-
-
-@dataclass(frozen=True, slots=True)
-class Webhook:
-    """Webhook mode: Telegram POSTs updates to `url`; we listen on listen:port."""
-
-    url: str
-    listen: str = "0.0.0.0"
-    port: int = 8443
-    secret_token: str | None = None
-
-    @property
-    def path(self) -> str:
-        return urlparse(self.url).path.lstrip("/")
 
 
 def build_application(
@@ -197,22 +187,84 @@ def run(
 
     `handle_signals=False` runs without signal handlers (needed outside the main thread).
     """
+    if webhook is not None:
+        _run_webhook(application, webhook, handle_signals)
+        return
     extra = {} if handle_signals else {"stop_signals": None}
-    if webhook is None:
-        application.run_polling(
-            timeout=poll_timeout,
-            allowed_updates=ALLOWED_UPDATES,
-            bootstrap_retries=3,
-            **extra,
-        )
-    else:
-        application.run_webhook(
-            listen=webhook.listen,
-            port=webhook.port,
-            url_path=webhook.path,
-            webhook_url=webhook.url,
-            secret_token=webhook.secret_token,
-            allowed_updates=ALLOWED_UPDATES,
-            bootstrap_retries=3,
-            **extra,
-        )
+    application.run_polling(
+        timeout=poll_timeout,
+        allowed_updates=ALLOWED_UPDATES,
+        bootstrap_retries=BOOTSTRAP_RETRIES,
+        **extra,
+    )
+
+
+def _run_webhook(application: Application, webhook: Webhook, handle_signals: bool) -> None:
+    """`run_polling`'s life cycle with bot/webhook.py's server in place of the updater.
+
+    Like python-telegram-bot's `__run`, the loop runs forever once the bot is started,
+    so `Application.stop_running` (which stops the loop) ends it too.
+    """
+    try:  # the thread's loop, as run_polling uses it
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+    if handle_signals:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, _exit)
+
+    async def deliver(data: dict[str, object]) -> None:
+        await application.update_queue.put(Update.de_json(data, application.bot))
+
+    server = WebhookServer(webhook.path, webhook.secret_token, deliver)
+    try:
+        loop.run_until_complete(_retrying(application.initialize))
+        if application.post_init:
+            loop.run_until_complete(application.post_init(application))
+        loop.run_until_complete(server.start(webhook.listen, webhook.port))
+        application.bot_data[SERVER_KEY] = server
+        loop.run_until_complete(_retrying(lambda: _set_webhook(application, webhook)))
+        loop.run_until_complete(application.start())
+        loop.run_forever()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("stop requested; shutting down")
+    finally:
+        loop.run_until_complete(server.stop())
+        application.bot_data.pop(SERVER_KEY, None)
+        if application.running:
+            loop.run_until_complete(application.stop())
+        loop.run_until_complete(application.shutdown())  # a no-op if never initialized
+        if application.post_shutdown:
+            loop.run_until_complete(application.post_shutdown(application))
+        if handle_signals:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+
+async def _set_webhook(application: Application, webhook: Webhook) -> None:
+    await application.bot.set_webhook(
+        url=webhook.url,
+        secret_token=webhook.secret_token,
+        allowed_updates=ALLOWED_UPDATES,
+    )
+    log.info("webhook registered: %s", webhook.url)
+
+
+async def _retrying(call: Callable[[], Awaitable[object]]) -> None:
+    """`call`, retried like polling's bootstrap when the Bot API cannot be reached."""
+    for attempt in range(BOOTSTRAP_RETRIES + 1):
+        try:
+            await call()
+            return
+        except InvalidToken:
+            raise
+        except NetworkError as exc:
+            if attempt == BOOTSTRAP_RETRIES:
+                raise
+            log.warning("Bot API not reachable (%s); retrying", exc)
+            await asyncio.sleep(1)
+
+
+def _exit() -> None:
+    raise SystemExit

@@ -37,7 +37,9 @@ from retrieval.models import Hit
 from retrieval.search import SearchResult
 
 if TYPE_CHECKING:
-    from bot.app import Webhook
+    from bot.webhook import Webhook
+
+log = logging.getLogger(__name__)
 
 ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
 ENV_SECRET = "TELEGRAM_WEBHOOK_SECRET"
@@ -107,15 +109,24 @@ def _parser() -> argparse.ArgumentParser:
         "serve",
         parents=[common],
         help="run the Telegram bot (long polling, or a webhook with --webhook-url)",
-        description=f"Run the Telegram bot. The token is read from ${ENV_TOKEN} only.",
+        description=(
+            f"Run the Telegram bot. The token is read from ${ENV_TOKEN} only; in webhook "
+            f"mode the secret Telegram must send is read from ${ENV_SECRET} only (never "
+            "from the command line, which other local users can read)."
+        ),
     )
-    serve.add_argument("--webhook-url", help="public HTTPS URL Telegram posts updates to")
+    serve.add_argument(
+        "--webhook-url",
+        help=(
+            "public HTTPS URL Telegram posts updates to; Telegram must send the secret in "
+            f"${ENV_SECRET} with every post (unset: a random secret is made at each start)"
+        ),
+    )
     serve.add_argument("--listen", help="webhook mode: address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=_port, help="webhook mode: port to listen on (default 8443)")
-    serve.add_argument(
-        "--secret-token",
-        help=f"webhook mode: secret Telegram sends with every update (default ${ENV_SECRET})",
-    )
+    # Refused with a message: any local user can read a process's arguments
+    # (/proc/PID/cmdline), so the secret comes from the environment only.
+    serve.add_argument("--secret-token", help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
 
     health = commands.add_parser(
@@ -173,7 +184,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         webhook = _webhook(args)
     except ValueError as exc:
         return _fail(str(exc), ExitStatus.USAGE)
-    if webhook is not None and webhook.secret_token:
+    if webhook is not None:
         hide_secret(webhook.secret_token)
     engine = engine_for(settings, args.corpus)
     overrides = [*settings.overrides, *(["corpus.path from --corpus"] if args.corpus else [])]
@@ -195,25 +206,38 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(
             f"cannot use the Bot API server at {api}: {redact(str(exc))}", ExitStatus.ERROR
         )
+    except OSError as exc:
+        if webhook is None:
+            raise
+        where = f"{webhook.listen}:{webhook.port}"
+        return _fail(f"cannot listen for the webhook on {where}: {exc.strerror}", ExitStatus.ERROR)
     return ExitStatus.OK
 
 
 def _webhook(args: argparse.Namespace) -> Webhook | None:
-    from bot.app import Webhook
+    """The webhook settings, always with a secret: the configured one or a random one."""
+    from bot.webhook import Webhook
 
-    secret = args.secret_token or os.environ.get(ENV_SECRET) or None
+    if args.secret_token is not None:
+        raise ValueError(
+            f"--secret-token is not accepted (other local users can read the command line); "
+            f"set {ENV_SECRET} instead, or leave it unset for a random secret"
+        )
     if not args.webhook_url:
-        if args.listen or args.port or args.secret_token:
-            raise ValueError("--listen, --port and --secret-token need --webhook-url")
+        if args.listen or args.port:
+            raise ValueError("--listen and --port need --webhook-url")
         return None
     url = urlparse(args.webhook_url)
     if url.scheme not in ("http", "https") or not url.netloc:
         raise ValueError(f"--webhook-url must be an http(s) URL, got {args.webhook_url!r}")
-    if secret is not None and not _SECRET_TOKEN.fullmatch(secret):
-        raise ValueError(
-            "the webhook secret token must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
-        )
-    return Webhook(args.webhook_url, args.listen or "0.0.0.0", args.port or 8443, secret)
+    listen, port = args.listen or "0.0.0.0", args.port or 8443
+    secret = os.environ.get(ENV_SECRET, "")
+    if not secret:
+        log.info("webhook: %s is not set; using a random secret", ENV_SECRET)
+        return Webhook(args.webhook_url, listen, port)
+    if not _SECRET_TOKEN.fullmatch(secret):
+        raise ValueError(f"{ENV_SECRET} must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    return Webhook(args.webhook_url, listen, port, secret)
 
 
 def _health(args: argparse.Namespace, settings: Settings) -> int:

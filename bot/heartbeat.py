@@ -2,7 +2,7 @@
 
 The file is refreshed by a task on the bot's own event loop, and only while the
 application and its update loop (polling or webhook) are running: a stuck loop or
-a dead updater stops the heartbeat, and `coverage-bot health` then fails.
+a dead updater or webhook server stops the heartbeat, and `coverage-bot health` then fails.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bot.webhook import SERVER_KEY
 
 if TYPE_CHECKING:  # `coverage-bot health` runs often and need not import telegram
     from telegram.ext import Application
@@ -60,8 +62,7 @@ async def beat(application: Application, path: Path, interval: float = DEFAULT_I
     """Touch `path` every `interval` seconds while the bot is receiving updates."""
     warned = False
     while True:
-        updater = application.updater
-        if application.running and updater is not None and updater.running:
+        if application.running and _receiving(application):
             try:
                 touch(path)
                 warned = False
@@ -70,6 +71,13 @@ async def beat(application: Application, path: Path, interval: float = DEFAULT_I
                     log.warning("cannot write the heartbeat file %s: %s", path, exc)
                     warned = True
         await asyncio.sleep(interval)
+
+
+def _receiving(application: Application) -> bool:
+    """True while updates can arrive: the poller runs, or the webhook server listens."""
+    updater = application.updater
+    server = application.bot_data.get(SERVER_KEY)
+    return (updater is not None and updater.running) or (server is not None and server.serving)
 
 
 async def stop(task: asyncio.Task[None] | None) -> None:

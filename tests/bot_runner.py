@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 from fake_bot_api import Call, FakeBotAPI
@@ -49,15 +50,33 @@ Json = dict[str, Any]
 StartBot = Callable[..., "RunningBot"]
 
 
-def serve_process(config: Path) -> subprocess.Popen[str]:
-    """`coverage-bot serve` as an operator starts it: a separate process, token from the env."""
+def serve_process(
+    config: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    open_files: int | None = None,
+    stderr: IO[str] | int = subprocess.PIPE,
+) -> subprocess.Popen[str]:
+    """`coverage-bot serve` as an operator starts it: a separate process, token from the env.
+
+    `args` are extra `serve` options, `env` extra variables; `open_files` lowers the
+    process's open-file limit (RLIMIT_NOFILE), as a small container would; `stderr`
+    may be a file, for a process that logs more than a pipe holds.
+    """
+
+    def limit_files() -> None:
+        if open_files is not None:
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, hard))
+
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
+        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config), *args],
         cwd=ROOT,
-        env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1", **(env or {})},
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
+        preexec_fn=limit_files if open_files is not None else None,
     )
 
 

@@ -39,8 +39,9 @@ def test_serve_without_a_token_is_a_one_line_error(
         (["--port", "8443"], "need --webhook-url"),
         (["--webhook-url", "ftp://bot.example.org/hook"], "must be an http(s) URL"),
         (
-            ["--webhook-url", "https://bot.example.org/hook", "--secret-token", "no spaces!"],
-            "secret token",
+            ["--webhook-url", "https://bot.example.org/hook", "--secret-token", "s3cret"],
+            "--secret-token is not accepted (other local users can read the command line); "
+            "set TELEGRAM_WEBHOOK_SECRET instead",
         ),
     ],
 )
