@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -77,12 +78,21 @@ class Storage:
             self._salt = bytes.fromhex(
                 self._db.execute("SELECT value FROM meta WHERE key = 'voter_salt'").fetchone()[0]
             )
+            self._identity = _identity(self.path)
             self._pruned_at = 0.0
             if keep_days is not None:
                 self.prune()
         except BaseException:
             self._db.close()
             raise
+
+    def same_file(self) -> bool:
+        """False once the file at `path` was removed or replaced: this connection writes
+        to the old one, which nobody will read again."""
+        try:
+            return _identity(self.path) == self._identity
+        except OSError:
+            return False
 
     def close(self) -> None:
         with self._lock:
@@ -266,3 +276,8 @@ class Storage:
             raise ValueError(f"no table {table!r}")
         with self._lock:
             return self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_dev, status.st_ino

@@ -4,8 +4,8 @@ Every call runs on one worker thread that owns the SQLite connection, so a slow
 disk or a lock held by another process delays only the log, never an answer.
 A locked, read-only, full or corrupt database makes the log *unavailable*: one
 warning names the file and the reason, writes are dropped, reads come back
-empty, and every `retry_seconds` the next call reopens the file, so the log
-recovers by itself once the fault is gone. Only a schema newer than this release
+empty, and once `retry_seconds` have passed the next write reopens the file, so
+the log recovers by itself once the fault is gone (one line says so). Only a schema newer than this release
 (`SchemaTooNew`) stops start-up, because writing to it could lose data.
 """
 
@@ -48,7 +48,8 @@ class AsyncStorage:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage")
         self._storage: Storage | None = None
         self._retry_at = 0.0
-        self.problem: str | None = "not opened"  # why storage is unavailable, for /stats
+        self._outage = False  # warned, and not yet recovered
+        self.problem: str | None = "not opened yet"  # why storage is unavailable, for /stats
 
     @property
     def available(self) -> bool:
@@ -57,14 +58,6 @@ class AsyncStorage:
     async def start(self) -> None:
         """Open (and migrate) the file; raises SchemaTooNew, any other fault only warns."""
         await self._run(self._start)
-
-    def _start(self) -> None:
-        try:
-            self._open()
-        except SchemaTooNew:
-            raise
-        except FAULTS as exc:
-            self._fail(exc)
 
     async def close(self) -> None:
         await self._run(self._close)
@@ -79,7 +72,7 @@ class AsyncStorage:
 
     async def log_question(self, entry: QuestionEntry) -> int | None:
         """The answer id for the vote buttons, or None when storage is unavailable."""
-        return await self._call(lambda s: s.log_question(entry), None)
+        return await self._call(lambda s: s.log_question(entry), None, write=True)
 
     async def vote(
         self, answer_id: int, user_id: int, value: int, *, asker_only: bool = True
@@ -87,6 +80,7 @@ class AsyncStorage:
         return await self._call(
             lambda s: s.vote(answer_id, user_id, value, asker_only=asker_only),
             VoteOutcome.UNAVAILABLE,
+            write=True,
         )
 
     async def choose(
@@ -95,46 +89,59 @@ class AsyncStorage:
         return await self._call(
             lambda s: s.choose(answer_id, user_id, rank, asker_only=asker_only),
             VoteOutcome.UNAVAILABLE,
+            write=True,
         )
 
     async def gaps(self, days: int = 30, limit: int = 10) -> list[Gap]:
-        return await self._call(lambda s: s.gaps(days, limit), [])
+        return await self._call(lambda s: s.gaps(days, limit), [], write=False)
 
     async def stats(self, days: int = 7) -> UsageStats | None:
-        return await self._call(lambda s: s.stats(days), None)
+        return await self._call(lambda s: s.stats(days), None, write=False)
 
     # -- fault handling ----------------------------------------------------------------
 
-    async def _call(self, work: Callable[[Storage], T], fallback: T) -> T:
-        return await self._run(lambda: self._attempt(work, fallback))
+    async def _call(self, work: Callable[[Storage], T], fallback: T, *, write: bool) -> T:
+        return await self._run(lambda: self._attempt(work, fallback, write))
 
-    def _attempt(self, work: Callable[[Storage], T], fallback: T) -> T:
-        """On the worker thread, so state changes never race: reopen if due, then work."""
-        if self._storage is None:
-            if time.monotonic() < self._retry_at:
-                return fallback
-            try:
-                self._open()
-            except FAULTS as exc:
-                self._fail(exc)
-                return fallback
-        assert self._storage is not None
+    def _attempt(self, work: Callable[[Storage], T], fallback: T, write: bool) -> T:
+        """On the worker thread, so state changes never race.
+
+        While unavailable, reads return `fallback` untried and a write, once the
+        retry is due, reopens the file: only a write that succeeds ends an
+        outage, so a disk that is full but readable does not flap.
+        """
+        if self._storage is not None and not self._storage.same_file():
+            # Removed or replaced under us: open whatever is there now, without waiting.
+            _close_quietly(self._storage)
+            self._storage = None
+        if self._outage and (not write or time.monotonic() < self._retry_at):
+            return fallback
         try:
-            return work(self._storage)
+            if self._storage is None:
+                self._storage = self._open_storage()
+            result = work(self._storage)
         except FAULTS as exc:
             self._fail(exc)
             return fallback
-
-    def _open(self) -> None:
-        """On the worker thread: (re)open the file; the outage, if any, is over."""
-        self._storage = self._open_storage()
-        if self.problem is not None and self.problem != "not opened":
+        if self._outage:
             log.info("storage available again: %s", self.path)
+            self._outage = False
         self.problem = None
+        return result
+
+    def _start(self) -> None:
+        try:
+            self._storage = self._open_storage()
+            self.problem = None
+        except SchemaTooNew:
+            raise
+        except FAULTS as exc:
+            self._fail(exc)
 
     def _fail(self, exc: BaseException) -> None:
         reason = str(exc) or type(exc).__name__
-        if self.problem is None or self.problem == "not opened":
+        if not self._outage:
+            self._outage = True
             log.warning(
                 "storage unavailable: %s: %s; questions are still answered, not logged; "
                 "retrying every %g s",
