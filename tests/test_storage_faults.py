@@ -266,3 +266,26 @@ def test_a_full_disk_drops_writes_until_there_is_room(tmp_path: Path) -> None:
     assert unavailable[0].startswith(f"WARNING bot.storage.facade: storage unavailable: {path}: ")
     assert "disk I/O error" in unavailable[0] or "disk is full" in unavailable[0]
     assert f"INFO bot.storage.facade: storage available again: {path}" in log
+
+
+def test_a_write_waiting_for_a_lock_leaves_the_event_loop_free(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None)
+
+    async def scenario() -> tuple[int | None, int]:
+        storage = AsyncStorage(path, busy_timeout=0.5)
+        await storage.start()
+        other.execute("BEGIN EXCLUSIVE")
+        write = asyncio.ensure_future(storage.log_question(QUESTION))
+        turns = 0
+        while not write.done():  # other handlers keep running meanwhile
+            turns += 1
+            await asyncio.sleep(0.001)
+        other.execute("ROLLBACK")
+        await storage.close()
+        return write.result(), turns
+
+    answer, turns = run(scenario)
+    other.close()
+    assert answer is None
+    assert turns > 10, "the event loop was blocked while SQLite waited for the lock"
