@@ -5,8 +5,9 @@ disk or a lock held by another process delays only the log, never an answer.
 A locked, read-only, full or corrupt database makes the log *unavailable*: one
 warning names the file and the reason, writes are dropped, reads come back
 empty, and once `retry_seconds` have passed the next write reopens the file, so
-the log recovers by itself once the fault is gone (one line says so). Only a schema newer than this release
-(`SchemaTooNew`) stops start-up, because writing to it could lose data.
+the log recovers by itself once the fault is gone (one line says so). Only a
+schema newer than this release (`SchemaTooNew`) stops start-up, because writing
+to it could lose data.
 """
 
 from __future__ import annotations
