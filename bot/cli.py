@@ -149,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dump", type=Path, help="write each question's hits to this file")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(run=_eval)
+    _add_feedback_commands(commands, config)
     return parser
 
 
@@ -392,6 +393,73 @@ def render_terminal(result: SearchResult) -> str:
             cite = source.title + (f" — {source.url}" if source.url else "")
             lines.append(f"   [{printable(source.doc)}] {printable(cite)}")
     return "\n".join(lines)
+
+
+# -- `feedback export`: the question log's rated questions as an evaluation file ----------
+
+
+def _add_feedback_commands(
+    commands: argparse._SubParsersAction, config: argparse.ArgumentParser
+) -> None:
+    feedback = commands.add_parser("feedback", help="use the question log's votes")
+    actions = feedback.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = actions.add_parser(
+        "export",
+        parents=[config],
+        help="write rated questions as an eval question file (JSON Lines)",
+        description="Questions whose 👍 or chosen sentence identifies the answer become "
+        "evaluation rows; those marked 'none of them' become unanswerable rows.",
+    )
+    export.add_argument("--out", type=Path, required=True, help="the JSON Lines file to write")
+    export.add_argument(
+        "--since", type=_since, help="only questions asked from this date (UTC), e.g. 2026-11-01"
+    )
+    export.add_argument(
+        "--db", type=Path, help="question log (default: $COVERAGE_BOT_DB, else beside the index)"
+    )
+    export.set_defaults(run=_feedback_export)
+
+
+def _since(value: str) -> float:
+    from bot.storage.export import parse_since
+
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _feedback_export(args: argparse.Namespace, settings: Settings) -> int:
+    import sqlite3
+
+    from bot.storage import SchemaTooNew, Storage
+    from bot.storage.export import default_db_path, evaluation_rows
+
+    path = args.db or default_db_path(settings)
+    if not path.is_file():
+        return _fail(
+            f"no question log at {path} (give --db or set $COVERAGE_BOT_DB)", ExitStatus.ERROR
+        )
+    try:
+        with Storage(path, keep_days=None) as storage:
+            rated = storage.rated_questions(args.since)
+    except SchemaTooNew as exc:
+        return _fail(str(exc), ExitStatus.ERROR)
+    except sqlite3.Error as exc:
+        return _fail(f"{path}: cannot read the question log: {exc}", ExitStatus.ERROR)
+    rows = evaluation_rows(rated)
+    try:
+        with args.out.open("w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        return _fail(f"{args.out}: cannot write: {exc.strerror or exc}", ExitStatus.ERROR)
+    unanswerable = sum(1 for row in rows if not row["answers"])
+    print(
+        f"{args.out}: {len(rows)} questions ({len(rows) - unanswerable} answerable, "
+        f"{unanswerable} unanswerable) from {len(rated)} rated in {path}"
+    )
+    return ExitStatus.OK
 
 
 if __name__ == "__main__":
