@@ -28,6 +28,8 @@ SUFFIXES = (".txt", ".md")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SOURCES_FILE = "sources.yaml"
 META_KEYS = ("title", "outlet", "url", "date")
+# Written by the bot into uploaded documents (retrieval/ingest/uploads.py); not citation fields.
+PROVENANCE_KEYS = ("added_by", "added_at", "original_name")
 # libyaml's loader when PyYAML has it (its wheels do): the same safe loading,
 # ten times faster, which matters with a front matter block in every file.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -181,6 +183,8 @@ def _clean_meta(
         return None
     meta = {}
     for key, value in fields.items():
+        if key in PROVENANCE_KEYS:
+            continue
         if key not in META_KEYS:
             known = ", ".join(META_KEYS)
             problems.append(Problem(file, f"{what}: unknown key {key!r} ignored (known: {known})"))
