@@ -45,6 +45,7 @@ _ARABIC_RE = regex.compile(r"\p{Script=Arabic}")
 # punctuation that joins them ("2024-10-12", "3.5").
 _LTR_CHAR_RE = regex.compile(r"[\p{Latin}\p{Nd}]")
 _LTR_JOINERS = frozenset(".,:/-")
+_SENTENCE_ENDS = (".", "!", "?", "؟", "…", ":", "»", '"')
 _ARABIC_WORD_RE = regex.compile(r"\p{Script=Arabic}{2,}")
 
 
@@ -107,13 +108,13 @@ def decode_text(data: bytes, name: str) -> tuple[str, tuple[str, ...]]:
         pass
     else:
         if "\x00" in text:
-            if _looks_utf16(data):
-                codec = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
+            codec = _utf16_codec(data)
+            if codec is not None:
                 return _decode(data, codec, name), ("converted from UTF-16",)
             raise IngestError(name, "binary data, not text (it contains NUL bytes)")
         return text, ()
-    if _looks_utf16(data):
-        codec = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
+    codec = _utf16_codec(data)
+    if codec is not None:
         return _decode(data, codec, name), ("converted from UTF-16",)
     try:
         text = data.decode("cp1256")
@@ -125,12 +126,15 @@ def decode_text(data: bytes, name: str) -> tuple[str, tuple[str, ...]]:
     raise IngestError(name, "not text in UTF-8, UTF-16 or Windows-1256")
 
 
-def _looks_utf16(data: bytes) -> bool:
-    """UTF-16 without a byte order mark: Arabic and ASCII put a NUL or 0x06 in every other byte."""
+def _utf16_codec(data: bytes) -> str | None:
+    """UTF-16 without a byte order mark: Arabic and ASCII put a NUL or 0x06 in every other
+    byte. "utf-16-le" or "utf-16-be" then, else None."""
     if len(data) < 4 or len(data) % 2:
-        return False
-    high = data[1::2] if data[1:2] in (b"\x00", b"\x06") else data[0::2]
-    return sum(1 for b in high if b in (0, 6)) > len(high) * 0.9
+        return None
+    for codec, high in (("utf-16-le", data[1::2]), ("utf-16-be", data[0::2])):
+        if sum(1 for b in high if b in (0, 6)) > len(high) * 0.9:
+            return codec
+    return None
 
 
 def _decode(data: bytes, codec: str, name: str) -> str:
@@ -285,15 +289,19 @@ def pdf_paragraphs(boxes: list[list[list[str]]]) -> str:
     """Text boxes → one paragraph per box, in reading order.
 
     A sentence wrapped over two lines would be cut in two by the segmenter (a line
-    break ends a sentence), so a box's lines are joined with spaces. Arabic drawn in
-    visual order is put back into reading order first, line by line.
+    break ends a sentence), so a box's lines are joined with spaces, and so is a box
+    that follows one not ending a sentence (pdfminer often puts a justified first
+    line in a box of its own; the cost: a heading runs into the paragraph after it).
+    Arabic drawn in visual order is put back into reading order first, line by line.
     """
     visual = _is_visual(" ".join("".join(g) for box in boxes for g in box))
     paragraphs = []
     for box in boxes:
         lines = [_logical_line(glyphs) if visual else "".join(glyphs) for glyphs in box]
         text = " ".join(" ".join(line.split()) for line in lines if line.strip())
-        if text:
+        if text and paragraphs and not paragraphs[-1].endswith(_SENTENCE_ENDS):
+            paragraphs[-1] += " " + text
+        elif text:
             paragraphs.append(text)
     return "\n".join(paragraphs)
 
