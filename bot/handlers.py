@@ -27,6 +27,7 @@ from bot.answers import CONTEXT, MORE, Answer, Cited, context_data, more_data, p
 from bot.answers import sources_data as sources_button_data
 from bot.state import BotState, state_of
 from retrieval.engine import ReloadFailed, ReloadInProgress, Snapshot
+from retrieval.roots import folders_read
 from retrieval.search import SearchResult, search
 
 log = logging.getLogger(__name__)
@@ -339,7 +340,9 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         len(report.changed),
         len(report.after.problems),
     )
-    for chunk in render.render_reload_report(report, seconds):
+    engine = state.engine
+    folders = folders_read(engine.corpus_dir, engine.uploads_dir)
+    for chunk in render.render_reload_report(report, seconds, folders):
         await message.reply_text(chunk)
 
 

@@ -31,6 +31,7 @@ from retrieval.ingest.extract import SUPPORTED, extract, supported
 from retrieval.ingest.fetch import FetchLimits, fetch_html
 from retrieval.ingest.models import OVERRIDABLE, Extracted, IngestError
 from retrieval.models import Source
+from retrieval.roots import folders_read
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +226,7 @@ def render_added(
 
 
 def _folders(state: BotState) -> str:
-    engine = state.engine
-    return f"{engine.corpus_dir} + {engine.uploads_dir}"
+    return folders_read(state.engine.corpus_dir, state.engine.uploads_dir)
 
 
 async def _refuse(message: Message, culprit: str, reason: str) -> None:

@@ -240,8 +240,10 @@ def render_sources(
     return Page("\n".join(lines), page, pages)
 
 
-def render_reload_report(report: ReloadReport, seconds: float) -> list[str]:
-    """What a successful reload changed, for the admin who asked for it."""
+def render_reload_report(
+    report: ReloadReport, seconds: float, folders: str | None = None
+) -> list[str]:
+    """What a successful reload changed (and which folders it read), for the admin."""
     after = report.after.index
     before = report.before.index if report.before else None
     lines = [
@@ -262,6 +264,8 @@ def render_reload_report(report: ReloadReport, seconds: float) -> list[str]:
         (texts.RELOAD_REMOVED, report.removed),
         (texts.RELOAD_CHANGED, report.changed),
     )
+    if folders:
+        lines.append(rtl_line(texts.RELOAD_FOLDERS.format(folders=own_isolate(escape(folders)))))
     if not any(names for _, names in changes):
         lines.append(rtl_line(texts.RELOAD_UNCHANGED))
     for title, names in changes:

@@ -23,7 +23,10 @@ getMe, getUpdates (real long polling: ``offset`` confirms, ``limit``, ``timeout`
 ``allowed_updates``; 409 while a webhook is set or when a newer poll takes over), setWebhook,
 deleteWebhook (``drop_pending_updates``), getWebhookInfo, logOut, close, sendMessage,
 editMessageText, editMessageReplyMarkup, deleteMessage, sendChatAction, answerCallbackQuery,
-setMyCommands, getMyCommands, deleteMyCommands.  Parameters are accepted as a JSON body,
+setMyCommands, getMyCommands, deleteMyCommands, getFile (files over 20 MB: "file is too big").
+Files sent with ``document_message`` (or stored with ``add_file``) are served, like Telegram's
+file server, at ``GET /file/bot{token}/{file_path}``; each download is recorded as a call of the
+pseudo-method ``download`` (``downloads()``).  Parameters are accepted as a JSON body,
 ``application/x-www-form-urlencoded`` (PTB's default: strings raw, other values JSON-encoded),
 ``multipart/form-data`` (PTB with files) or a query string.
 

@@ -323,3 +323,9 @@ def test_add_is_for_admins_only(bot: RunningBot, site: str):
     reply = visible(bot.ask(MEMBER, f"/add {site}/article").params)
     assert reply.lstrip("\u200f") == ingest_texts.ADMIN_ONLY
     assert stored_files(bot) == []
+
+
+def test_reload_names_the_folders_it_read(bot: RunningBot, corpus: Path):
+    since = bot.send(bot.api.private_message(ADMIN, "/reload"))
+    summary = visible(bot.reply(ADMIN, since, "اكتملت إعادة التحميل", timeout=60).params)
+    assert f"المجلدات المقروءة: \u2068{corpus} + {uploads_of(bot)}\u2069" in summary
