@@ -38,6 +38,9 @@ SUPPORTED = (*TEXT_SUFFIXES, *HTML_SUFFIXES, ".docx", ".pdf")
 # the upload limit is a ZIP bomb, refused before anything is inflated.
 DOCX_INFLATE_FACTOR = 10
 NO_TEXT_LAYER = "no text layer (a scanned PDF? OCR is not supported)"
+# pdfminer analyses layout in pure Python (about 0.1 s a page): a longer PDF is a book
+# or a report, not an article, and reading all of it would hold a worker for minutes.
+MAX_PDF_PAGES = 300
 
 _WORD_CHAR_RE = regex.compile(r"[\p{L}\p{N}]")
 _ARABIC_RE = regex.compile(r"\p{Script=Arabic}")
@@ -253,7 +256,8 @@ def _read_pdf(data: bytes, name: str, max_bytes: int) -> Extracted:
     from pdfminer.psparser import PSException
 
     try:
-        boxes = [box for page in extract_pages(io.BytesIO(data)) for box in _text_boxes(page)]
+        pages = extract_pages(io.BytesIO(data), maxpages=MAX_PDF_PAGES)
+        boxes = [box for page in pages for box in _text_boxes(page)]
     except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
         raise IngestError(name, "the PDF is encrypted (send a copy without a password)") from exc
     except (PDFSyntaxError, PSException) as exc:

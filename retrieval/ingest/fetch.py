@@ -26,7 +26,7 @@ import httpx
 from retrieval.ingest.models import IngestError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-USER_AGENT = "coverage-bot/0.1 (newsroom archive; +https://github.com/)"
+USER_AGENT = "coverage-bot/0.1 (newsroom coverage archive)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,10 @@ def fetch_html(url: str, limits: FetchLimits) -> Fetched:
     """The HTML page at `url`; raises IngestError naming the URL and the reason."""
     deadline = time.monotonic() + limits.timeout
     current = url.strip()
-    with httpx.Client(follow_redirects=False, trust_env=False) as client:
+    # No connection is reused: one made for a checked host (and its TLS name) must not
+    # carry a request for another host that resolves to the same address.
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(follow_redirects=False, trust_env=False, limits=no_reuse) as client:
         for _hop in range(limits.max_redirects + 1):
             response_or_next = _one_hop(client, current, limits, deadline)
             if isinstance(response_or_next, Fetched):
