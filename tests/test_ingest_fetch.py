@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 from collections.abc import Iterator
 from typing import ClassVar
@@ -88,3 +89,24 @@ def test_a_name_that_resolves_to_loopback_is_refused(port: int):
 def test_only_http_links_are_fetched(url: str):
     with pytest.raises(IngestError, match="not an http"):
         fetch_html(url, FetchLimits(allow_private=True))
+
+
+def test_a_dns_answer_that_changes_after_the_check_does_not_move_the_connection(
+    port: int, monkeypatch: pytest.MonkeyPatch
+):
+    """DNS rebinding: the name resolves to the checked address once, then elsewhere.
+    The connection goes to the address that was checked, never to a second answer."""
+    real = socket.getaddrinfo
+    answers = iter(["127.0.0.1"])
+
+    def rebinding(host, *args, **kwargs):
+        if host == "news.example":
+            address = next(answers, "10.255.255.1")  # a later answer: an internal address
+            return real(address, *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    _Echo.hosts.clear()
+    fetched = fetch_html(f"http://news.example:{port}/", FetchLimits(allow_private=True))
+    assert fetched.data == html_page()
+    assert _Echo.hosts == [f"news.example:{port}"]
