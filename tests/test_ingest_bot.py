@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import os
+import resource
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +22,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bot_runner import ADMIN, GROUP, MEMBER, RunningBot, StartBot, buttons, visible
+from bot_runner import (
+    ADMIN,
+    GROUP,
+    MEMBER,
+    ROOT,
+    TOKEN,
+    RunningBot,
+    StartBot,
+    buttons,
+    visible,
+    write_config,
+)
+from fake_bot_api import FakeBotAPI
 from ingest_samples import (
     CP1256_FACT,
     CP1256_QUESTION,
@@ -330,3 +347,45 @@ def test_reload_names_the_folders_it_read(bot: RunningBot, corpus: Path):
     since = bot.send(bot.api.private_message(ADMIN, "/reload"))
     summary = visible(bot.reply(ADMIN, since, "اكتملت إعادة التحميل", timeout=60).params)
     assert f"المجلدات المقروءة: \u2068{corpus} + {uploads_of(bot)}\u2069" in summary
+
+
+def _small_disk() -> None:
+    """A full disk, as far as the bot process can tell: writes past 256 KB fail (EFBIG)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+
+def test_a_full_disk_while_storing_an_upload_stores_nothing_and_the_bot_keeps_serving(
+    api: FakeBotAPI, corpus: Path, tmp_path: Path
+):
+    config = write_config(tmp_path, corpus, api, ingest=INGEST)
+    uploads = tmp_path / "uploads"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
+        cwd=ROOT,
+        env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_small_disk,
+    )
+    try:
+        api.wait_for("deleteWebhook", timeout=30)
+        big = (CP1256_FACT + "\n").encode("cp1256") * 6000  # about 350 KB of text
+        since = api.mark()
+        api.push_update(api.document_message(ADMIN, "irbid.txt", big))
+        reply = api.wait_for("sendMessage", lambda p: p["chat_id"] == ADMIN, since=since)
+        text = visible(reply.params)
+        assert "irbid.txt" in text and "File too large" in text
+        assert not uploads.exists() or list(uploads.iterdir()) == [], "nothing, not even a part"
+        since = api.mark()
+        api.push_update(api.private_message(MEMBER, "ماذا قال كيم عن الإمبريالية؟"))
+        answer = api.wait_for("sendMessage", lambda p: p["chat_id"] == MEMBER, since=since)
+        assert "الإمبريالية" in answer.result["text"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
