@@ -18,10 +18,13 @@ def is_private(message: Message) -> bool:
 
 def command_target(message: Message) -> str | None:
     """The bot a leading command is addressed to ('' for a bare `/cmd`), None if no command."""
-    entities = message.entities or ()
+    entities = message.entities or message.caption_entities or ()  # a document's /add caption
     if not entities or entities[0].type != MessageEntity.BOT_COMMAND or entities[0].offset:
         return None
-    command = message.parse_entity(entities[0])
+    if message.entities:
+        command = message.parse_entity(entities[0])
+    else:
+        command = message.parse_caption_entity(entities[0])
     _, _, target = command.partition("@")
     return target
 

@@ -27,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, heartbeat, texts
+from bot import handlers, heartbeat, ingest_handlers, texts
 from bot.access import Access, RateLimiter, gate
 from bot.delivery import PatientRateLimiter
 from bot.logs import hide_secret
@@ -113,6 +113,7 @@ def build_application(
         refusals=RateLimiter(3),
         limit_notices=RateLimiter(1),
         reload_progress=logged_progress(),
+        ingest=settings.ingest,
     )
     _register(application)
     return application
@@ -127,11 +128,21 @@ def _register(application: Application) -> None:
     application.add_handler(CommandHandler("sources", handlers.sources, new_message))
     application.add_handler(CommandHandler("reload", handlers.reload, new_message))
     application.add_handler(CommandHandler("stats", handlers.stats, new_message))
+    application.add_handler(CommandHandler("add", ingest_handlers.add_command, new_message))
+    application.add_handler(CommandHandler("remove", ingest_handlers.remove_command, new_message))
+    # A document: any in a private chat; in a group only with the caption /add.
+    add_caption = filters.CaptionRegex(r"^/add(@\w+)?(\s|$)")
+    document = new_message & filters.Document.ALL
+    application.add_handler(
+        MessageHandler(document & (filters.ChatType.PRIVATE | add_caption), ingest_handlers.upload)
+    )
     text = new_message & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, handlers.private_text))
     application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, handlers.group_text))
     # After the known commands, so only unknown ones land here.
     application.add_handler(MessageHandler(new_message & filters.COMMAND, handlers.unknown_command))
+    remove_pattern = f"^{ingest_handlers.REMOVE_PREFIX}"
+    application.add_handler(CallbackQueryHandler(ingest_handlers.remove_button, remove_pattern))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_error_handler(handlers.on_error)
 

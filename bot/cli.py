@@ -259,6 +259,7 @@ def engine_for(settings: Settings, corpus: Path | None = None) -> Engine:
         settings.corpus.index_dir,
         top_k=settings.retrieval.top_k,
         min_coverage=settings.retrieval.min_coverage,
+        uploads_dir=settings.corpus.uploads,
     )
 
 
@@ -343,6 +344,7 @@ def describe_snapshot(snapshot: Snapshot, engine: Engine) -> str:
     how = "read from cache" if snapshot.from_cache else "built"
     lines = [
         f"corpus: {engine.corpus_dir}",
+        f"uploads: {engine.uploads_dir if engine.uploads_dir else 'off (corpus.uploads)'}",
         f"documents: {len(index.sources)}  sentences: {index.n_sentences}  "
         f"unique sentences: {index.n_docs}  terms: {len(index.vocab)}",
         f"index: {how} in {snapshot.seconds:.2f} s"

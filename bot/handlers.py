@@ -20,7 +20,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import render, texts
+from bot import ingest_handlers, render, texts
 from bot.access import admin_only
 from bot.addressing import is_private, without_mention
 from bot.answers import CONTEXT, MORE, Answer, Cited, context_data, more_data, parse_button
@@ -254,7 +254,9 @@ async def show_context(
 # --- sources -------------------------------------------------------------------------
 
 
-def _sources_page(state: BotState, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+def _sources_page(
+    state: BotState, page: int, is_admin: bool = False
+) -> tuple[str, InlineKeyboardMarkup | None]:
     index = state.engine.snapshot.index
     shown = render.render_sources(
         index.sources, [int(c) for c in index.sentence_counts()], page, SOURCES_PER_PAGE
@@ -272,12 +274,17 @@ def _sources_page(state: BotState, page: int) -> tuple[str, InlineKeyboardMarkup
                 texts.NEXT_BUTTON, callback_data=sources_button_data(shown.number + 1)
             )
         )
-    return shown.text, InlineKeyboardMarkup([buttons]) if buttons else None
+    rows = [buttons] if buttons else []
+    if is_admin:  # uploads on this page get a remove button (bot/ingest_handlers.py)
+        first = (shown.number - 1) * SOURCES_PER_PAGE
+        rows += ingest_handlers.removal_rows(index.sources[first : first + SOURCES_PER_PAGE])
+    return shown.text, InlineKeyboardMarkup(rows) if rows else None
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the first page of the corpus listing."""
-    text, markup = _sources_page(state_of(context), 1)
+    state = state_of(context)
+    text, markup = _sources_page(state, 1, state.access.is_admin(update.effective_user.id))
     await update.effective_message.reply_text(text, reply_markup=markup)
 
 
@@ -285,7 +292,8 @@ async def sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE, page:
     """Turn the listing to another page in place."""
     query = update.callback_query
     await query.answer()
-    text, markup = _sources_page(state_of(context), page)
+    state = state_of(context)
+    text, markup = _sources_page(state, page, state.access.is_admin(update.effective_user.id))
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:  # e.g. "message is not modified" after a double tap
@@ -331,7 +339,9 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         len(report.changed),
         len(report.after.problems),
     )
-    for chunk in render.render_reload_report(report, seconds, [state.engine.corpus_dir]):
+    engine = state.engine
+    folders = [p for p in (engine.corpus_dir, engine.uploads_dir) if p is not None]
+    for chunk in render.render_reload_report(report, seconds, folders):
         await message.reply_text(chunk)
 
 

@@ -24,6 +24,7 @@ ENV_CORPUS = "COVERAGE_BOT_CORPUS"
 ENV_INDEX_DIR = "COVERAGE_BOT_INDEX_DIR"
 ENV_API_URL = "TELEGRAM_API_URL"
 ENV_HEARTBEAT = "COVERAGE_BOT_HEARTBEAT"
+ENV_UPLOADS = "COVERAGE_BOT_UPLOADS"
 DEFAULT_API_URL = "https://api.telegram.org"
 
 
@@ -35,6 +36,9 @@ class ConfigError(Exception):
 class CorpusSettings:
     path: Path
     index_dir: Path | None
+    # Documents admins add from Telegram (writable; part of the corpus for every command).
+    # Default: `uploads` beside the index folder; None (no index folder, or `null`): off.
+    uploads: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,14 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class IngestSettings:
+    max_bytes: int = 20 * 1024 * 1024  # largest upload or page accepted
+    # Let /add fetch loopback, private and link-local addresses (README: why not by default).
+    allow_private_addresses: bool = False
+    fetch_timeout: float = 20.0  # seconds for a whole /add download
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     source: Path  # the config file these came from
     corpus: CorpusSettings
@@ -69,11 +81,12 @@ class Settings:
     # "key from ENV_VAR" for each environment variable that replaced the file's value,
     # so `serve` can say so (a container's environment must never override silently).
     overrides: tuple[str, ...] = ()
+    ingest: IngestSettings = field(default_factory=IngestSettings)
 
 
 # key -> (kind, required); kinds are checked by _check below.
 _SCHEMA: dict[str, dict[str, str]] = {
-    "corpus": {"path": "path", "index_dir": "path?"},
+    "corpus": {"path": "path", "index_dir": "path?", "uploads": "path?"},
     "retrieval": {"top_k": "int:1..50", "min_coverage": "float:0..1"},
     "access": {
         "admins": "ids",
@@ -86,6 +99,11 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "api_url": "url",
         "heartbeat_file": "path?",
         "heartbeat_max_age": "float:1..86400",
+    },
+    "ingest": {
+        "max_bytes": "int:1024..1073741824",
+        "allow_private_addresses": "bool",
+        "fetch_timeout": "float:1..600",
     },
 }
 _EXPECTED = {
@@ -128,6 +146,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     env_corpus = os.environ.get(ENV_CORPUS)
     env_index = os.environ.get(ENV_INDEX_DIR)
     index_dir = env_index if env_index else corpus.get("index_dir")
+    index_path = _resolve(base, index_dir) if index_dir else None
     telegram = values.get("telegram", {})
     heartbeat = os.environ.get(ENV_HEARTBEAT) or telegram.get("heartbeat_file")
     overrides = tuple(
@@ -135,6 +154,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         for key, env in (
             ("corpus.path", ENV_CORPUS),
             ("corpus.index_dir", ENV_INDEX_DIR),
+            ("corpus.uploads", ENV_UPLOADS),
             ("telegram.heartbeat_file", ENV_HEARTBEAT),
             ("telegram.api_url", ENV_API_URL),
         )
@@ -145,8 +165,10 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         source=file,
         corpus=CorpusSettings(
             path=_resolve(base, env_corpus or corpus["path"]),
-            index_dir=_resolve(base, index_dir) if index_dir else None,
+            index_dir=index_path,
+            uploads=_uploads(base, corpus, index_path),
         ),
+        ingest=IngestSettings(**values.get("ingest", {})),
         retrieval=RetrievalSettings(**values.get("retrieval", {})),
         access=AccessSettings(**{k: _ids_or(v) for k, v in access.items()}),
         telegram=TelegramSettings(
@@ -158,6 +180,17 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         ),
         overrides=overrides,
     )
+
+
+def _uploads(base: Path, corpus: dict[str, Any], index_dir: Path | None) -> Path | None:
+    """$COVERAGE_BOT_UPLOADS, else corpus.uploads (null: off), else `uploads` beside the
+    index folder, so uploads live with the other data the bot writes (in Docker: /data)."""
+    value = os.environ.get(ENV_UPLOADS)
+    if value:
+        return _resolve(base, value)
+    if "uploads" in corpus:
+        return _resolve(base, corpus["uploads"]) if corpus["uploads"] else None
+    return index_dir.parent / "uploads" if index_dir is not None else None
 
 
 def _ids_or(value: Any) -> Any:

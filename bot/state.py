@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.answers import AnswerCache
+from bot.settings import IngestSettings
 from bot.stats import Stats
 from retrieval.engine import Engine, ProgressFactory
 
@@ -29,6 +30,8 @@ class BotState:
     answers: AnswerCache = field(default_factory=AnswerCache)
     # Handed to Engine.reload: ticked once per indexed document (logs a long rebuild).
     reload_progress: ProgressFactory | None = None
+    # Limits for uploads and /add (bot/ingest_handlers.py).
+    ingest: IngestSettings = field(default_factory=IngestSettings)
 
 
 def state_of(context: Any) -> BotState:

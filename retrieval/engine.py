@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.context import context_of
-from retrieval.corpus import Corpus, CorpusError, load_corpus
+from retrieval.corpus import Corpus, CorpusError
 from retrieval.index import BM25Params, SentenceIndex, build_index
-from retrieval.listing import Listing, cached_key_for, list_corpus, save_listing
+from retrieval.listing import Listing, cached_key_for, save_listing
 from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
 from retrieval.qtype import evidence_flags
 from retrieval.rebuild import ProgressFactory, RebuildFailed, rebuild
+from retrieval.roots import list_roots, load_roots
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
 
@@ -79,8 +80,11 @@ class Engine:
         top_k: int = 5,
         min_coverage: float = DEFAULT_MIN_COVERAGE,
         ranking: Ranking = DEFAULT_RANKING,
+        uploads_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
+        # Documents added from the bot, named uploads/NAME (retrieval/roots.py).
+        self.uploads_dir = Path(uploads_dir) if uploads_dir is not None else None
         self.index_dir = Path(index_dir) if index_dir is not None else None
         self.params = params or SENTENCE_PARAMS
         self.ranking = ranking
@@ -152,7 +156,9 @@ class Engine:
         assert self.index_dir is not None
         started = time.perf_counter()
         try:
-            index, rebuilt = rebuild(self.corpus_dir, self.index_dir, self.params, progress)
+            index, rebuilt = rebuild(
+                self.corpus_dir, self.index_dir, self.params, progress, self.uploads_dir
+            )
         except RebuildFailed as exc:
             raise ReloadFailed(str(exc)) from exc
         _derive(index)
@@ -178,7 +184,9 @@ class Engine:
         listing = None
         if self.index_dir is not None:
             try:
-                listing = list_corpus(self.corpus_dir)  # before reading: an edit after shows
+                listing = list_roots(
+                    self.corpus_dir, self.uploads_dir
+                )  # before reading: an edit after shows
             except OSError:
                 listing = None  # load_corpus names the problem
         if trust_listing and listing is not None and self.index_dir is not None:
@@ -186,7 +194,7 @@ class Engine:
             if quick is not None:
                 return quick
         try:
-            corpus = load_corpus(self.corpus_dir)
+            corpus = load_roots(self.corpus_dir, self.uploads_dir)
         except CorpusError as exc:
             raise ReloadFailed(str(exc)) from exc
         if not corpus.documents:

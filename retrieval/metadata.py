@@ -29,6 +29,8 @@ from retrieval.display import printable
 from retrieval.models import Problem
 
 META_KEYS = ("title", "outlet", "url", "date")
+# Written by the bot into uploaded documents (retrieval/ingest/uploads.py); not citation fields.
+PROVENANCE_KEYS = ("added_by", "added_at", "original_name")
 # Longest field kept, in characters. A longer title or outlet is cut (it still names
 # the source); a longer url or date is dropped, as a cut one would point nowhere.
 FIELD_CHARS = {"title": 300, "outlet": 200, "url": 2000, "date": 50}
@@ -128,6 +130,8 @@ def clean_fields(
         return None
     meta = {}
     for key, value in fields.items():
+        if key in PROVENANCE_KEYS:
+            continue
         if key not in META_KEYS:
             known = ", ".join(META_KEYS)
             problems.append(

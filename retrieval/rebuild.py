@@ -60,6 +60,7 @@ def rebuild(
     index_dir: Path,
     params: BM25Params,
     progress: ProgressFactory | None = None,
+    uploads_dir: Path | None = None,
 ) -> tuple[SentenceIndex, Rebuilt]:
     """Build (or find) the index of `corpus_dir` in a child process; map it here.
 
@@ -69,7 +70,7 @@ def rebuild(
     messages = context.Queue()
     child = context.Process(
         target=_child,
-        args=(str(corpus_dir), str(index_dir), params, messages),
+        args=(str(corpus_dir), str(index_dir), params, messages, uploads_dir),
         name="coverage-bot-rebuild",
     )
     child.start()
@@ -117,7 +118,11 @@ def _follow(
 
 
 def _child(
-    corpus_dir: str, index_dir: str, params: BM25Params, messages: multiprocessing.Queue
+    corpus_dir: str,
+    index_dir: str,
+    params: BM25Params,
+    messages: multiprocessing.Queue,
+    uploads_dir: Path | None = None,
 ) -> None:
     """The child's whole job: an Engine load without derived structures, then save."""
     from retrieval.engine import Engine, ReloadFailed  # the child imports what it runs
@@ -130,7 +135,7 @@ def _child(
     with contextlib.suppress(OSError):  # if not permitted, it competes at equal priority
         os.nice(REBUILD_NICENESS)
     try:
-        engine = Engine(corpus_dir, index_dir, params)
+        engine = Engine(corpus_dir, index_dir, params, uploads_dir=uploads_dir)
         snapshot = engine._load(progress, trust_listing=False, derive=False)
         folder, temporary = index_dir, False
         if snapshot.cache_error is not None:

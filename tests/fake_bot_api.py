@@ -23,7 +23,10 @@ getMe, getUpdates (real long polling: ``offset`` confirms, ``limit``, ``timeout`
 ``allowed_updates``; 409 while a webhook is set or when a newer poll takes over), setWebhook,
 deleteWebhook (``drop_pending_updates``), getWebhookInfo, logOut, close, sendMessage,
 editMessageText, editMessageReplyMarkup, deleteMessage, sendChatAction, answerCallbackQuery,
-setMyCommands, getMyCommands, deleteMyCommands.  Parameters are accepted as a JSON body,
+setMyCommands, getMyCommands, deleteMyCommands, getFile (files over 20 MB: "file is too big").
+Files sent with ``document_message`` (or stored with ``add_file``) are served, like Telegram's
+file server, at ``GET /file/bot{token}/{file_path}``; each download is recorded as a call of the
+pseudo-method ``download`` (``downloads()``).  Parameters are accepted as a JSON body,
 ``application/x-www-form-urlencoded`` (PTB's default: strings raw, other values JSON-encoded),
 ``multipart/form-data`` (PTB with files) or a query string.
 
@@ -73,7 +76,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 JSONDict = dict[str, Any]
 
@@ -789,6 +792,7 @@ class FakeBotAPI:
         self._chats: dict[int, JSONDict] = {}
         self._messages: dict[tuple[int, int], JSONDict] = {}
         self._callback_ids: set[str] = set()
+        self._files: dict[str, JSONDict] = {}  # file_id -> {"content", "file_path", ...}
         self.errors: list[str] = []
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -1076,6 +1080,98 @@ class FakeBotAPI:
             }
         }
 
+    # ---- documents and file downloads ----------------------------------------------------
+
+    def document_message(
+        self,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        chat_id: int | None = None,
+        mime_type: str = "application/octet-stream",
+        file_size: int | None = None,
+        first_name: str = "سارة",
+    ) -> JSONDict:
+        """An Update with a document sent by ``user_id`` (in a private chat, or in group
+        ``chat_id``). The file is served by getFile and ``/file/bot<token>/<file_path>``;
+        ``file_size`` overrides the size Telegram reports (a file too big to download)."""
+        sender = self._user(user_id, first_name, None)
+        if chat_id is None:
+            chat: JSONDict = {"id": user_id, "first_name": first_name, "type": "private"}
+        else:
+            chat = self._group_chat(chat_id, None)
+        file_id = self.add_file(content, file_name, file_size)
+        message: JSONDict = {
+            "message_id": self._new_message_id(),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": sender,
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_name": file_name,
+                "mime_type": mime_type,
+                "file_size": self._files[file_id]["file_size"],
+            },
+        }
+        if caption is not None:
+            message["caption"] = caption
+            found = detect_entities(caption)
+            if found:
+                message["caption_entities"] = found
+        return {"message": message}
+
+    def add_file(
+        self, content: bytes, file_name: str = "file", file_size: int | None = None
+    ) -> str:
+        """Store a file as if a user had sent it; returns its file_id."""
+        with self._cond:
+            number = len(self._files) + 1
+            file_id = f"BQACAgIAAxkBAAI{number:06d}"
+            suffix = file_name.rsplit(".", 1)[-1] if "." in file_name else "bin"
+            self._files[file_id] = {
+                "content": content,
+                "file_path": f"documents/file_{number}.{suffix}",
+                "file_size": len(content) if file_size is None else file_size,
+            }
+        return file_id
+
+    def downloads(self) -> list[Call]:
+        """Successful file downloads (recorded as calls of the pseudo-method "download")."""
+        return [call for call in self.calls_of("download") if call.ok]
+
+    def _get_file(self, params: JSONDict) -> JSONDict:
+        file_id = str(params.get("file_id") or "")
+        with self._cond:
+            stored = self._files.get(file_id)
+        if stored is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        if stored["file_size"] > 20 * 1024 * 1024:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": stored["file_size"],
+            "file_path": stored["file_path"],
+        }
+
+    def _download(self, path: str) -> _Reply:
+        """GET /file/bot<token>/<file_path>: the file's bytes, as Telegram's file server."""
+        token, _, file_path = unquote(path.removeprefix("/file/bot")).partition("/")
+        arrived = time.time()
+        if token != self.token:
+            self._record(Call("download", {"file_path": file_path}, arrived, 401))
+            return _error_reply(401, "Unauthorized")
+        with self._cond:
+            found = next((f for f in self._files.values() if f["file_path"] == file_path), None)
+        if found is None:
+            self._record(Call("download", {"file_path": file_path}, arrived, 404))
+            return _error_reply(404, "Not Found")
+        self._record(Call("download", {"file_path": file_path}, arrived, 200))
+        return _Reply(200, found["content"])
+
     def _made_up_bot_message(self, chat: JSONDict, message_id: int | None = None) -> JSONDict:
         message: JSONDict = {
             "message_id": message_id if message_id is not None else self._new_message_id(),
@@ -1285,6 +1381,8 @@ class FakeBotAPI:
         try:
             if parts.path.startswith("/_fake/"):
                 return self._control(verb, parts.path, parts.query, body)
+            if parts.path.startswith("/file/bot"):
+                return self._download(parts.path)
             match = _BOT_PATH_RE.match(parts.path)
             if match is None:
                 return _error_reply(404, "Not Found")
@@ -1446,6 +1544,7 @@ class FakeBotAPI:
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
+            "getFile": self._get_file,
         }
 
     def _get_me(self, _: JSONDict) -> JSONDict:

@@ -88,7 +88,7 @@ def test_start_shows_help_with_examples_and_admin_commands_only_to_admins(bot: R
     everyone = [c["command"] for c in bot.api.commands()]
     admin_menu = [c["command"] for c in bot.api.commands({"type": "chat", "chat_id": ADMIN})]
     assert everyone == ["start", "help", "ask", "sources"]
-    assert admin_menu == [*everyone, "reload", "stats"]
+    assert admin_menu == [*everyone, "reload", "stats", "add", "remove"]
 
 
 # --- access -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ OVERRIDING_ENV = (
     settings_module.ENV_CORPUS,
     settings_module.ENV_INDEX_DIR,
     settings_module.ENV_HEARTBEAT,
+    settings_module.ENV_UPLOADS,
     settings_module.ENV_API_URL,
 )
 
@@ -106,6 +107,7 @@ def test_the_docker_config_holds_the_image_defaults(monkeypatch: pytest.MonkeyPa
     assert settings.corpus.path == Path("/app/seeds")
     assert settings.corpus.index_dir == Path("/data/index")
     assert settings.telegram.heartbeat_file == Path("/data/heartbeat")
+    assert settings.corpus.uploads == Path("/data/uploads")
     assert settings.overrides == ()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import engine as engine_module
+from retrieval import roots as roots_module  # the engine reads the corpus through it
 from retrieval.corpus import load_corpus
 from retrieval.engine import Engine
 from retrieval.listing import list_corpus
@@ -38,7 +38,7 @@ def test_an_unchanged_corpus_opens_without_reading_a_file(
 ) -> None:
     age(corpus)
     first = Engine(corpus, tmp_path / "cache").open()
-    monkeypatch.setattr(engine_module, "load_corpus", no_reading)
+    monkeypatch.setattr(roots_module, "load_corpus", no_reading)
     second = Engine(corpus, tmp_path / "cache").open()
     assert second.from_cache
     question = "أين التقى بوتين وكيم؟"
@@ -53,7 +53,7 @@ def test_problems_found_reading_the_corpus_are_still_reported(
     (corpus / "فارغ.txt").write_text("   \n", encoding="utf-8")
     age(corpus)
     first = Engine(corpus, tmp_path / "cache").open()
-    monkeypatch.setattr(engine_module, "load_corpus", no_reading)
+    monkeypatch.setattr(roots_module, "load_corpus", no_reading)
     second = Engine(corpus, tmp_path / "cache").open()
     assert [str(p) for p in second.problems] == [str(p) for p in first.problems]
     assert any("فارغ.txt" in str(p) for p in second.problems)
@@ -94,7 +94,7 @@ def test_a_file_modified_just_now_is_never_trusted(
     assert not list_corpus(corpus).trustworthy()
     read = []
     monkeypatch.setattr(
-        engine_module, "load_corpus", lambda folder: read.append(folder) or load_corpus(folder)
+        roots_module, "load_corpus", lambda folder: read.append(folder) or load_corpus(folder)
     )
     assert Engine(corpus, tmp_path / "cache").open().from_cache  # by content
     assert read
