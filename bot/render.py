@@ -222,7 +222,8 @@ def split_text(text: str, spans: Sequence[tuple[int, int]], budget: int) -> list
         end = max(end, start + 1)
         pieces.append((start, end))
         start = end
-    return [(s, e) for s, e in pieces if text[s:e].strip()] or [(0, len(text))]
+    # Blank pieces are dropped; a blank text keeps its first piece (within budget).
+    return [(s, e) for s, e in pieces if text[s:e].strip()] or pieces[:1] or [(0, 0)]
 
 
 def pack(blocks: Sequence[str], limit: int = MAX_LENGTH, separator: str = "\n\n") -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from bot_runner import paragraph_directions
 from fake_bot_api import parse_html, utf16_len
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot import render
@@ -454,6 +454,7 @@ def test_any_answer_fits_telegrams_limit_as_valid_html(page: list[Hit]) -> None:
 
 
 @given(SOURCE, st.lists(SENTENCE_TEXT, min_size=1, max_size=5))
+@example(Source("", ""), [" " * 4086])  # a blank sentence longer than a message
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_context_fits_telegrams_limit_as_valid_html(source: Source, texts: list[str]):
     sentences = [Sentence(source.doc, i, 0, len(t), t or "ا") for i, t in enumerate(texts)]
