@@ -126,8 +126,9 @@ def test_edits_channel_posts_and_inline_queries_never_reach_the_bot(bot: Running
     bot.ask(ADMIN, "/help")
     # Every update pushed has been delivered and confirmed, or dropped as not requested.
     wait_until(lambda: api.pending_updates == [], "the updates to leave the queue")
-    # Only message and callback_query updates are requested (bot/app.py ALLOWED_UPDATES),
-    # so Telegram drops the rest; the access gate stops them too if they ever arrive.
+    # Only message, callback_query and my_chat_member updates are requested (bot/app.py
+    # ALLOWED_UPDATES), so Telegram drops the rest; the access gate stops them too if they
+    # ever arrive.
     said = [c for c in api.calls[since:] if c.method not in ("getUpdates", "sendChatAction")]
     assert [(c.method, c.params["chat_id"]) for c in said] == [("sendMessage", ADMIN)]
     assert api.pending_updates == []
