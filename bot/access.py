@@ -4,119 +4,132 @@
 not ask is refused once, briefly, logged with the user id, and stopped there with
 `ApplicationHandlerStop`, so no handler (and no button) reveals anything from the
 corpus. Messages in groups that are not addressed to the bot are dropped silently.
+Groups follow bot/policy.py: the bot serves only the groups in `allowed_chats`, and
+leaves any other group as soon as it is added to it (or spoken to there).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
-from telegram import Update
+from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import texts
 from bot.addressing import is_addressed
-from bot.render import rtl_text
-from bot.settings import AccessSettings
-from bot.state import state_of
+from bot.policy import Access, RateLimiter, is_group_chat
+from bot.render import escape, own_isolate, rtl_text
+from bot.state import BotState, state_of
+from retrieval.display import printable
+
+__all__ = ["Access", "RateLimiter", "admin_only", "gate"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
-_MAX_TRACKED_USERS = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class Access:
-    """The allow-lists from the config; admins are always allowed to ask."""
-
-    admins: frozenset[int] = frozenset()
-    allowed_users: frozenset[int] = frozenset()
-    allowed_chats: frozenset[int] = frozenset()
-    allow_everyone: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: AccessSettings) -> Access:
-        return cls(
-            settings.admins,
-            settings.allowed_users,
-            settings.allowed_chats,
-            settings.allow_everyone,
-        )
-
-    def is_admin(self, user_id: int) -> bool:
-        return user_id in self.admins
-
-    def may_ask(self, user_id: int, chat_id: int | None) -> bool:
-        """Allowed: everyone when open, admins, listed users, and members of listed chats."""
-        return (
-            self.allow_everyone
-            or user_id in self.admins
-            or user_id in self.allowed_users
-            or (chat_id is not None and chat_id in self.allowed_chats)
-        )
-
-
-class RateLimiter:
-    """At most `limit` events per user within `window` seconds (a sliding window)."""
-
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._events: dict[int, deque[float]] = defaultdict(deque)
-
-    def allow(self, user_id: int, now: float | None = None) -> bool:
-        """Count one event for `user_id`; False (and not counted) when over the limit."""
-        now = time.monotonic() if now is None else now
-        if len(self._events) > _MAX_TRACKED_USERS:
-            self._forget_idle(now)
-        events = self._events[user_id]
-        while events and events[0] <= now - self.window:
-            events.popleft()
-        if len(events) >= self.limit:
-            return False
-        events.append(now)
-        return True
-
-    def __len__(self) -> int:
-        """Users currently tracked."""
-        return len(self._events)
-
-    def _forget_idle(self, now: float) -> None:
-        """Drop users with nothing in the window, so many one-off users cannot grow memory."""
-        for user_id in [u for u, e in self._events.items() if not e or e[-1] <= now - self.window]:
-            del self._events[user_id]
+_PRESENT = {ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER}
 
 
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop every update from someone who may not ask, after one short refusal."""
     state = state_of(context)
+    if update.my_chat_member is not None:
+        await _membership_changed(update.my_chat_member, context, state)
+        raise ApplicationHandlerStop
     user = update.effective_user
     chat = update.effective_chat
     query = update.callback_query
     message = update.message
     if user is None or (query is None and message is None):
-        raise ApplicationHandlerStop  # channel posts, edits, membership changes: not for us
+        raise ApplicationHandlerStop  # channel posts, edits: not for us
     if message is not None and not is_addressed(message, context.bot.username, context.bot.id):
+        log.debug("update %s in chat %s is not addressed to the bot", update.update_id, chat.id)
         raise ApplicationHandlerStop
-    if state.access.may_ask(user.id, chat.id if chat else None):
+    chat_id = chat.id if chat else None
+    if state.access.may_ask(user.id, chat_id):
         return
+    if is_group_chat(chat_id):
+        await _refuse_group(update, context, state, chat_id)
+        raise ApplicationHandlerStop
     tell = state.refusals.allow(user.id)  # a flood of attempts gets no flood of refusals
     log.log(
         logging.WARNING if tell else logging.DEBUG,
         "refused user %s in chat %s (not in the allow-lists)",
         user.id,
-        chat.id if chat else None,
+        chat_id,
     )
     if query is not None:
         await query.answer(texts.BUTTON_NOT_ALLOWED if tell else None, show_alert=tell)
     elif message is not None and tell:
         await message.reply_text(rtl_text(texts.NOT_ALLOWED.format(user_id=user.id)))
     raise ApplicationHandlerStop
+
+
+async def _refuse_group(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, state: BotState, chat_id: int
+) -> None:
+    """A group outside the allow-list: say so (at most three times a minute), then leave."""
+    tell = state.refusals.allow(chat_id)
+    log.log(
+        logging.WARNING if tell else logging.DEBUG,
+        "refused user %s in group %s (not in access.allowed_chats); leaving",
+        update.effective_user.id,
+        chat_id,
+    )
+    query = update.callback_query
+    if query is not None:
+        await query.answer(texts.BUTTON_NOT_ALLOWED if tell else None, show_alert=tell)
+    elif update.message is not None and tell:
+        await update.message.reply_text(rtl_text(texts.GROUP_NOT_ALLOWED.format(chat_id=chat_id)))
+    await _leave(context, chat_id)
+
+
+async def _membership_changed(
+    change: ChatMemberUpdated, context: ContextTypes.DEFAULT_TYPE, state: BotState
+) -> None:
+    """The bot was added to a chat: stay in an allowed group, leave any other one and tell
+    the person who added it (when the bot may write to them) why."""
+    chat = change.chat
+    if not is_group_chat(chat.id) or not _joined(change):
+        return
+    adder = change.from_user
+    if state.access.group_allowed(chat.id):
+        log.info("added to group %s by user %s", chat.id, adder.id if adder else None)
+        return
+    log.warning(
+        "added to group %s by user %s; it is not in access.allowed_chats: leaving",
+        chat.id,
+        adder.id if adder else None,
+    )
+    await _leave(context, chat.id)
+    if adder is None or not state.access.is_known(adder.id):
+        return
+    title = own_isolate(escape(printable(chat.title or "")[:100]))
+    notice = texts.LEFT_GROUP.format(title=title, chat_id=chat.id)
+    try:
+        await context.bot.send_message(adder.id, rtl_text(notice))
+    except TelegramError as exc:  # e.g. they never opened a private chat with the bot
+        log.warning("could not tell user %s why the bot left: %s", adder.id, exc)
+
+
+def _joined(change: ChatMemberUpdated) -> bool:
+    return _present(change.new_chat_member) and not _present(change.old_chat_member)
+
+
+def _present(member: ChatMember) -> bool:
+    return member.status in _PRESENT or (
+        member.status == ChatMember.RESTRICTED and bool(getattr(member, "is_member", False))
+    )
+
+
+async def _leave(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    try:
+        await context.bot.leave_chat(chat_id)
+    except TelegramError as exc:
+        log.warning("could not leave chat %s: %s", chat_id, exc)
 
 
 def admin_only(handler: Handler) -> Handler:

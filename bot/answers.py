@@ -6,6 +6,8 @@ question, the page and the cited sentences here. Each entry remembers the index
 generation it was answered from: after a reload that changed the corpus, or
 once the entry has been pushed out of the cache, or for made-up data, the
 button answers that the result expired instead of showing something else.
+«المزيد» works once: the bot removes it after use, and a press on a removed (or
+never offered) «المزيد» is refused as expired, however the data was kept.
 """
 
 from __future__ import annotations
@@ -55,13 +57,25 @@ class AnswerCache:
     def __init__(self, capacity: int = 2000) -> None:
         self.capacity = capacity
         self._entries: OrderedDict[str, Answer] = OrderedDict()
+        self._more_open: set[str] = set()  # keys whose «المزيد» is offered and unused
 
-    def put(self, answer: Answer) -> str:
+    def put(self, answer: Answer, has_more: bool = False) -> str:
+        """Remember `answer`; `has_more` when its message offers «المزيد»."""
         key = secrets.token_urlsafe(6)  # 8 characters, 48 random bits
         self._entries[key] = answer
+        if has_more:
+            self._more_open.add(key)
         while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+            old, _ = self._entries.popitem(last=False)
+            self._more_open.discard(old)
         return key
+
+    def take_more(self, key: str) -> bool:
+        """Use the «المزيد» of answer `key`: True once, False if it was used or never offered."""
+        if key not in self._more_open:
+            return False
+        self._more_open.discard(key)
+        return True
 
     def get(self, key: str) -> Answer | None:
         answer = self._entries.get(key)

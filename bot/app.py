@@ -49,7 +49,8 @@ POLL_TIMEOUT = 10
 # A 429 from the Bot API is waited out (retry_after) and retried this many times;
 # other transient failures are retried by PatientRateLimiter (bot/delivery.py).
 RATE_LIMIT_RETRIES = 3
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# my_chat_member: the bot was added to a group (bot/access.py leaves groups not allowed).
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 # Start-up calls (getMe, setWebhook) are retried this many times on network errors.
 BOOTSTRAP_RETRIES = 3
 

@@ -131,7 +131,7 @@ async def _send_page(
     cited = tuple(Cited(h.rank, h.sentence.doc, h.sentence.position) for h in result.hits)
     next_offset = result.hits[-1].rank
     entry = Answer(result.question, generation, message.chat_id, next_offset, cited)
-    key = state.answers.put(entry)
+    key = state.answers.put(entry, has_more=result.has_more)
     markup = answer_keyboard(key, cited, result.has_more)
     chunks = render.render_answer(result.hits)
     sent = []
@@ -173,9 +173,16 @@ async def _typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Route a pressed button; unknown, forged or outdated data gets "expired"."""
+    """Route a pressed button; unknown, forged or outdated data gets "expired".
+
+    «المزيد» and «السياق» send corpus sentences, so a press counts like a question
+    against `questions_per_minute`; over the limit it gets a short notice only.
+    """
     query = update.callback_query
     parsed = parse_button(query.data)
+    if parsed is not None and parsed.action in (MORE, CONTEXT) and not _may_press(update, context):
+        await query.answer(texts.BUTTON_RATE_LIMITED)
+        return
     if parsed is not None and parsed.action == MORE:
         await more(update, context, parsed.key)
     elif parsed is not None and parsed.action == CONTEXT:
@@ -185,6 +192,15 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         log.info("unknown button data from user %s", update.effective_user.id)
         await query.answer(texts.EXPIRED, show_alert=True)
+
+
+def _may_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    state = state_of(context)
+    user_id = update.effective_user.id
+    if state.access.is_admin(user_id) or state.questions.allow(user_id):
+        return True
+    log.info("user %s is over the question limit (button)", user_id)
+    return False
 
 
 def _valid_answer(
@@ -204,7 +220,8 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> 
     message = query.message
     chat_id = message.chat.id if message else None
     entry = _valid_answer(state, key, chat_id, state.engine.snapshot)
-    if entry is None or not isinstance(message, Message):
+    # Claimed before any await, so two quick presses cannot both pass.
+    if entry is None or not isinstance(message, Message) or not state.answers.take_more(key):
         await query.answer(texts.EXPIRED, show_alert=True)
         return
     generation, result = await _search(state, entry.question, offset=entry.next_offset)

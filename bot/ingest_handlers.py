@@ -23,8 +23,9 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import ingest_texts as texts
-from bot.render import escape, own_isolate, rtl_line, rtl_text
+from bot.render import clip, escape, own_isolate, rtl_line, rtl_text
 from bot.state import BotState, state_of
+from retrieval.display import printable
 from retrieval.engine import Engine, ReloadFailed, ReloadInProgress
 from retrieval.ingest import uploads
 from retrieval.ingest.extract import SUPPORTED, extract, supported
@@ -171,7 +172,7 @@ async def _store_and_index(
         await message.reply_text(
             "\n".join(
                 [
-                    rtl_line(texts.STORED_NOT_INDEXED.format(doc=own_isolate(escape(stored.doc)))),
+                    rtl_line(texts.STORED_NOT_INDEXED.format(doc=own_isolate(_shown(stored.doc)))),
                     rtl_line(own_isolate(escape(failure))),
                 ]
             )
@@ -211,17 +212,17 @@ def render_added(
     extracted: Extracted, doc: str, sentences: int, seconds: float, state: BotState
 ) -> str:
     lines = [
-        rtl_line(texts.ADDED.format(title=own_isolate(escape(extracted.title)))),
-        rtl_line(texts.ADDED_AS.format(doc=f"<code>{escape(doc)}</code>")),
+        rtl_line(texts.ADDED.format(title=own_isolate(_shown(extracted.title)))),
+        rtl_line(texts.ADDED_AS.format(doc=f"<code>{_shown(doc)}</code>")),
     ]
     if extracted.outlet:
-        lines.append(rtl_line(texts.OUTLET.format(outlet=own_isolate(escape(extracted.outlet)))))
+        lines.append(rtl_line(texts.OUTLET.format(outlet=own_isolate(_shown(extracted.outlet)))))
     if extracted.date:
-        lines.append(rtl_line(texts.DATE.format(date=own_isolate(escape(extracted.date)))))
+        lines.append(rtl_line(texts.DATE.format(date=own_isolate(_shown(extracted.date)))))
     lines.append(rtl_line(texts.SENTENCES.format(count=sentences, seconds=f"{seconds:.1f}")))
-    lines += [rtl_line(texts.NOTE.format(note=own_isolate(escape(n)))) for n in extracted.notes]
+    lines += [rtl_line(texts.NOTE.format(note=own_isolate(_shown(n)))) for n in extracted.notes]
     lines.append(rtl_line(texts.FOLDERS.format(folders=own_isolate(escape(_folders(state))))))
-    lines.append(rtl_line(texts.HOW_TO_REMOVE.format(doc=f"<code>/remove {escape(doc)}</code>")))
+    lines.append(rtl_line(texts.HOW_TO_REMOVE.format(doc=f"<code>/remove {_shown(doc)}</code>")))
     return "\n".join(lines)
 
 
@@ -234,7 +235,7 @@ async def _refuse(message: Message, culprit: str, reason: str) -> None:
     await message.reply_text(
         "\n".join(
             [
-                rtl_line(texts.NOT_ADDED.format(culprit=f"<code>{escape(culprit)}</code>")),
+                rtl_line(texts.NOT_ADDED.format(culprit=f"<code>{_shown(culprit)}</code>")),
                 rtl_line(own_isolate(escape(reason))),
             ]
         )
@@ -304,7 +305,7 @@ async def remove_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def _remove(state: BotState, name: str, user_id: int) -> str:
     """Remove upload `name`, reload, and say what happened (HTML)."""
-    shown = f"<code>{escape(name)}</code>"
+    shown = f"<code>{_shown(name)}</code>"
     folder = state.engine.uploads_dir
     if _in_main_corpus(state.engine, name):
         return rtl_line(texts.MAIN_CORPUS.format(doc=shown))
@@ -326,7 +327,7 @@ async def _remove(state: BotState, name: str, user_id: int) -> str:
     doc = uploads.PREFIX + removed
     log.info("user %s removed %s", user_id, doc)
     failure = await _reload(state.engine)
-    lines = [rtl_line(texts.REMOVED.format(doc=f"<code>{escape(doc)}</code>"))]
+    lines = [rtl_line(texts.REMOVED.format(doc=f"<code>{_shown(doc)}</code>"))]
     if failure is not None:
         lines.append(rtl_line(own_isolate(escape(failure))))
     return "\n".join(lines)
@@ -354,3 +355,8 @@ def _clip(text: str, limit: int) -> str:
 
 def _mb(count: int) -> str:
     return f"{count / 1024 / 1024:.1f} MB"
+
+
+def _shown(text: str) -> str:
+    """Document names, titles and links in a reply: printable, at most 300 units, escaped."""
+    return escape(clip(printable(text), 300))

@@ -12,11 +12,20 @@ Three rules hold for everything rendered here:
 * Length: a reply longer than Telegram's 4096 characters is split between cited
   sentences (`pack`); a single sentence too long for one message is cut between
   words before it is marked up, so a cut never falls inside a tag or an entity.
+  Everything else is capped so that any block fits in one message: a citation shows
+  at most `SOURCES_SHOWN` sources ("and N more"), titles at most `TITLE_LIMIT`
+  characters, file names and outlets less; a /sources page of `SOURCES_PAGE_LIMIT`
+  entries fits whatever the titles. tests/test_bot_render.py proves the limit for
+  any input (a property test).
+* Corpus names: titles, outlets, dates and file names go through
+  `retrieval.display.printable`, so a U+202E or U+2069 in a title cannot reverse a
+  citation or close the isolate around it, and a newline cannot fake a line.
 """
 
 from __future__ import annotations
 
 import html
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +34,7 @@ from urllib.parse import urlparse
 from telegram.constants import MessageLimit
 
 from bot import texts
+from retrieval.display import printable
 from retrieval.engine import ReloadReport, Snapshot
 from retrieval.models import Hit, Problem, Sentence, Source
 
@@ -33,11 +43,18 @@ RLM = "\u200f"  # RIGHT-TO-LEFT MARK: a strong RTL character that shows nothing
 RLI = "\u2067"  # RIGHT-TO-LEFT ISOLATE
 FSI = "\u2068"  # FIRST STRONG ISOLATE: the content picks its own direction
 PDI = "\u2069"  # POP DIRECTIONAL ISOLATE
-_BOLD_OVERHEAD = len("<b></b>")
 CONTINUED = RLM + texts.CONTINUED
 CONTINUED_ROOM = len(CONTINUED) + 2  # the "continued" line and its separator
 _LIST_LIMIT = 10  # file names listed per section of a reload report
-_LINE_LIMIT = 300  # characters of one problem reason shown
+_LINE_LIMIT = 300  # characters of one problem reason (or file name) shown
+SOURCES_SHOWN = 3  # sources cited under one sentence; the rest are counted
+TITLE_LIMIT = 200  # characters of a title shown (UTF-16 units, with the ellipsis)
+_OUTLET_LIMIT = 80
+_DATE_LIMIT = 40
+_URL_LIMIT = 2000  # longer addresses are shown as plain titles (no link)
+_NAME_LIMIT = 120  # characters of a file name in the /sources listing
+SOURCES_PAGE_LIMIT = 10  # entries on one /sources page: 10 x (200 + 120 + 30) < 4096
+_TAG_RE = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +67,35 @@ class Page:
 
 
 def message_length(markup: str) -> int:
-    """Telegram counts UTF-16 code units; markup is never shorter than the text it shows."""
-    return len(markup.encode("utf-16-le")) // 2
+    """The length Telegram checks against 4096: UTF-16 code units of the text shown once
+    tags are removed and entities decoded (a link's address does not count).
+
+    Only for markup made here: text is escaped, attribute values are quoted with their
+    `<`, `>` and `"` escaped, so a tag is exactly `<` up to the next `>`.
+    """
+    return utf16_length(html.unescape(_TAG_RE.sub("", markup)))
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-16 units, ending with "…" when cut."""
+    if utf16_length(text) <= limit:
+        return text
+    used = 0
+    for i, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit - 1:
+            return text[:i] + "…"
+    return text  # not reached
+
+
+def shown_name(text: str | None, limit: int = _LINE_LIMIT) -> str:
+    """A title, outlet, date or file name from the corpus, on one line, without bidi or
+    control characters, capped, escaped: ready to sit in a message."""
+    return escape(clip(printable(text or ""), limit))
 
 
 def rtl_line(markup: str) -> str:
@@ -79,14 +123,18 @@ def escape(text: str) -> str:
 
 
 def emphasize(text: str, spans: Iterable[tuple[int, int]], offset: int = 0) -> str:
-    """`text` escaped, with the characters of `spans` (shifted by -offset) in bold."""
+    """`text` escaped, with the characters of `spans` (shifted by -offset) in bold.
+
+    Bidi and control characters are dropped after the spans are placed (so offsets
+    still hold): a U+2069 in a sentence cannot close the isolate it sits in.
+    """
     out = []
     at = 0
     for start, end in _clip_spans(spans, offset, len(text)):
-        out.append(escape(text[at:start]))
-        out.append(f"<b>{escape(text[start:end])}</b>")
+        out.append(escape(printable(text[at:start])))
+        out.append(f"<b>{escape(printable(text[start:end]))}</b>")
         at = end
-    out.append(escape(text[at:]))
+    out.append(escape(printable(text[at:])))
     return "".join(out)
 
 
@@ -106,19 +154,30 @@ def _clip_spans(
 
 
 def link(source: Source) -> str:
-    """The source's title, as a link when it has a web address."""
-    title = escape(source.title)
-    if source.url and urlparse(source.url).scheme in ("http", "https"):
-        return f'<a href="{html.escape(source.url, quote=True)}">{title}</a>'
+    """The source's title, as a link when it has a (reasonably sized) web address."""
+    title = shown_name(source.title, TITLE_LIMIT) or shown_name(source.doc)
+    url = source.url
+    if url and len(url) <= _URL_LIMIT and urlparse(url).scheme in ("http", "https"):
+        return f'<a href="{html.escape(printable(url), quote=True)}">{title}</a>'
     return title
 
 
 def citation(sources: Sequence[Source]) -> str:
-    """The citation line under a sentence: every document that holds it."""
+    """The citation line under a sentence: the first `SOURCES_SHOWN` documents that hold
+    it, then how many more (a boilerplate line may sit in hundreds of documents)."""
     parts = []
-    for source in sources:
-        extra = "، ".join(escape(x) for x in (source.outlet, source.date) if x)
+    for source in sources[:SOURCES_SHOWN]:
+        extra = "، ".join(
+            x
+            for x in (
+                shown_name(source.outlet, _OUTLET_LIMIT),
+                shown_name(source.date, _DATE_LIMIT),
+            )
+            if x
+        )
         parts.append(own_isolate(link(source)) + (f" ({own_isolate(extra)})" if extra else ""))
+    if len(sources) > SOURCES_SHOWN:
+        parts.append(texts.MORE_SOURCES.format(count=len(sources) - SOURCES_SHOWN))
     prefix = texts.SOURCE_PREFIX if len(sources) == 1 else texts.SOURCES_PREFIX
     return rtl_line(f"{prefix} " + "؛ ".join(parts))
 
@@ -143,8 +202,7 @@ def split_text(text: str, spans: Sequence[tuple[int, int]], budget: int) -> list
     """Cut `text` into (start, end) pieces whose marked-up form (escaped, spans in bold)
     stays within `budget` UTF-16 units: between words when possible, never inside a
     character. One piece when the whole text fits."""
-    cost = [message_length(escape(ch)) for ch in text]
-    bold_starts = {max(s, 0) for s, e in spans if e > s}
+    cost = [utf16_length(ch) for ch in text]  # tags and entities cost nothing (message_length)
     pieces = []
     start = 0
     while start < len(text):
@@ -152,7 +210,7 @@ def split_text(text: str, spans: Sequence[tuple[int, int]], budget: int) -> list
         end = start
         last_space = -1
         while end < len(text):
-            step = cost[end] + (_BOLD_OVERHEAD if end in bold_starts or end == start else 0)
+            step = cost[end]
             if used + step > budget:
                 break
             used += step
@@ -164,7 +222,8 @@ def split_text(text: str, spans: Sequence[tuple[int, int]], budget: int) -> list
         end = max(end, start + 1)
         pieces.append((start, end))
         start = end
-    return [(s, e) for s, e in pieces if text[s:e].strip()] or [(0, len(text))]
+    # Blank pieces are dropped; a blank text keeps its first piece (within budget).
+    return [(s, e) for s, e in pieces if text[s:e].strip()] or pieces[:1] or [(0, 0)]
 
 
 def pack(blocks: Sequence[str], limit: int = MAX_LENGTH, separator: str = "\n\n") -> list[str]:
@@ -221,7 +280,9 @@ def render_context(
 def render_sources(
     sources: Sequence[Source], counts: Sequence[int], page: int, per_page: int = 10
 ) -> Page:
-    """One page of the corpus listing: titles and sentence counts."""
+    """One page of the corpus listing: titles and sentence counts (at most
+    SOURCES_PAGE_LIMIT entries, so the page fits in one message)."""
+    per_page = min(max(per_page, 1), SOURCES_PAGE_LIMIT)
     pages = max(1, -(-len(sources) // per_page))
     page = min(max(page, 1), pages)
     first = (page - 1) * per_page
@@ -236,7 +297,8 @@ def render_sources(
         source = sources[n]
         title = own_isolate(link(source))
         line = texts.SOURCE_LINE.format(n=n + 1, title=title, sentences=counts[n])
-        lines.append(rtl_line(f"{line}\n{RLM}<code>{escape(_clip(source.doc))}</code>"))
+        name = shown_name(source.doc, _NAME_LIMIT)
+        lines.append(rtl_line(f"{line}\n{RLM}<code>{own_isolate(name)}</code>"))
     return Page("\n".join(lines), page, pages)
 
 
@@ -274,12 +336,12 @@ def render_reload_report(
         lines.append(rtl_line(texts.RELOAD_UNCHANGED))
     for title, names in changes:
         if names:
-            lines += _listing(title, [f"<code>{escape(_clip(n))}</code>" for n in names])
+            lines += _listing(title, [f"<code>{shown_name(n)}</code>" for n in names])
     if report.after.problems:
         lines += _listing(texts.RELOAD_SKIPPED, _problem_lines(report.after.problems))
     if report.after.cache_error:
         lines.append(rtl_line(texts.RELOAD_NOT_CACHED))
-        lines.append(rtl_line(own_isolate(escape(_clip(report.after.cache_error)))))
+        lines.append(rtl_line(own_isolate(shown_name(report.after.cache_error))))
     return pack(lines, separator="\n")
 
 
@@ -287,7 +349,7 @@ def render_reload_failure(reason: str, seconds: float, current: Snapshot | None)
     """Why a reload failed, and that the old index still answers."""
     lines = [
         rtl_line(texts.RELOAD_FAILED.format(seconds=_seconds(seconds))),
-        rtl_line(own_isolate(escape(_clip(reason, 1000)))),
+        rtl_line(own_isolate(shown_name(reason, 1000))),
     ]
     if current is not None:
         index = current.index
@@ -347,11 +409,7 @@ def _listing(title: str, items: Sequence[str]) -> list[str]:
 
 
 def _problem_lines(problems: Sequence[Problem]) -> list[str]:
-    return [f"<code>{escape(_clip(p.path))}</code>: {escape(_clip(p.reason))}" for p in problems]
-
-
-def _clip(text: str, limit: int = _LINE_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return [f"<code>{shown_name(p.path)}</code>: {shown_name(p.reason)}" for p in problems]
 
 
 def _seconds(value: float) -> str:

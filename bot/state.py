@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.answers import AnswerCache
+from bot.policy import Access, RateLimiter
 from bot.settings import IngestSettings
 from bot.stats import Stats
 from retrieval.engine import Engine, ProgressFactory
-
-if TYPE_CHECKING:  # access.py imports this module
-    from bot.access import Access, RateLimiter
 
 STATE_KEY = "coverage_bot"
 
@@ -20,8 +18,10 @@ STATE_KEY = "coverage_bot"
 class BotState:
     engine: Engine
     access: Access
-    questions: RateLimiter  # questions per user per minute (admins are not limited)
-    refusals: RateLimiter  # refusals per user per minute, so a flood gets few replies
+    # Questions and result buttons («المزيد», «السياق») per user per minute; admins
+    # are not limited.
+    questions: RateLimiter
+    refusals: RateLimiter  # refusals per user (or group) per minute: a flood gets few replies
     # "too many questions" notices per user per minute: one is enough, and answering each
     # refused question would spend the bot's shared sending budget (about 30 messages a
     # second, bot/delivery.py) on the flood while colleagues wait.

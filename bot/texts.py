@@ -49,9 +49,21 @@ NOT_ALLOWED = (
     "عذراً، هذا البوت مقصور على فريق التحرير. "
     "رقم حسابك: <code>{user_id}</code>؛ أرسله إلى المشرف إن كنت تحتاج إلى الوصول."
 )
+GROUP_NOT_ALLOWED = (
+    "عذراً، هذا البوت مقصور على فريق التحرير، وهذه المجموعة ليست من مجموعاته "
+    "(رقمها: <code>{chat_id}</code>). سيغادر البوت المجموعة."
+)
+LEFT_GROUP = (
+    "أضفتني إلى المجموعة {title} (رقمها: <code>{chat_id}</code>)، "
+    "وهي ليست من المجموعات المسموح بها، فغادرتُها. "
+    "أجيب في المجموعات المدرجة في access.allowed_chats فقط؛ "
+    "اطلب من المشرف إضافة رقمها إن كانت تحتاج إلى البوت."
+)
 ADMIN_ONLY = "عذراً، هذا الأمر للمشرفين فقط."
 BUTTON_NOT_ALLOWED = "عذراً، ليس لديك إذن باستخدام هذا البوت."
 RATE_LIMITED = "أسئلة كثيرة في وقت قصير. انتظر دقيقة ثم أعد المحاولة."
+# A button press counts like a question; this short notice answers the press.
+BUTTON_RATE_LIMITED = "طلبات كثيرة في وقت قصير. انتظر دقيقة ثم أعد المحاولة."
 ASK_USAGE = "اكتب سؤالك بعد الأمر، مثلاً:\n/ask ماذا قال كيم عن الإمبريالية؟"
 EMPTY_QUESTION = "لم أجد سؤالاً في رسالتك. اكتب سؤالك نصاً."
 UNKNOWN_COMMAND = "أمر غير معروف. اكتب /help لمعرفة طريقة الاستخدام."
@@ -71,6 +83,7 @@ CONTEXT_BUTTON = "السياق {rank}"
 CONTEXT_HEADER = "<b>سياق الجملة {rank}</b> من: {title}"
 SOURCE_PREFIX = "المصدر:"
 SOURCES_PREFIX = "المصادر:"
+MORE_SOURCES = "و{count} مصادر أخرى"
 
 SOURCES_HEADER = "<b>المصادر</b> ({count} وثيقة، {sentences} جملة) — صفحة {page} من {pages}:"
 SOURCE_LINE = "{n}. {title} — {sentences} جملة"

@@ -23,6 +23,7 @@ getMe, getUpdates (real long polling: ``offset`` confirms, ``limit``, ``timeout`
 ``allowed_updates``; 409 while a webhook is set or when a newer poll takes over), setWebhook,
 deleteWebhook (``drop_pending_updates``), getWebhookInfo, logOut, close, sendMessage,
 editMessageText, editMessageReplyMarkup, deleteMessage, sendChatAction, answerCallbackQuery,
+leaveChat (a private chat is refused, as on Telegram; ``left_chats`` lists the groups left),
 setMyCommands, getMyCommands, deleteMyCommands, getFile (files over 20 MB: "file is too big").
 Files sent with ``document_message`` (or stored with ``add_file``) are served, like Telegram's
 file server, at ``GET /file/bot{token}/{file_path}``; each download is recorded as a call of the
@@ -45,7 +46,8 @@ Control interface on the same port (never reachable under ``/bot{token}/``), JSO
 * ``GET  /_fake/health`` -> ``{"ok": true, ...}``.
 * ``POST /_fake/updates`` -> body is an Update object, a list of them, or a helper call
   ``{"helper": "group_message", "chat_id": -1001, "user_id": 42, "text": "/ask ..."}`` (helpers:
-  private_message, group_message, callback_query, edited_message, channel_post; the other keys are
+  private_message, group_message, callback_query, edited_message, channel_post, bot_added; the
+  other keys are
   their keyword arguments).  Answers ``{"ok": true, "update_ids": [...]}``.
 * ``GET  /_fake/calls?method=sendMessage&since=N`` -> list of recorded calls (see ``Call``).
 * ``GET  /_fake/sent?chat_id=C`` -> Message objects returned by successful sendMessage calls.
@@ -794,6 +796,7 @@ class FakeBotAPI:
         self._callback_ids: set[str] = set()
         self._files: dict[str, JSONDict] = {}  # file_id -> {"content", "file_path", ...}
         self.errors: list[str] = []
+        self.left_chats: list[int] = []  # chat ids the bot left (leaveChat), in order
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -1172,6 +1175,45 @@ class FakeBotAPI:
         self._record(Call("download", {"file_path": file_path}, arrived, 200))
         return _Reply(200, found["content"])
 
+    def bot_added(
+        self,
+        chat_id: int,
+        user_id: int,
+        *,
+        first_name: str = "سارة",
+        username: str | None = None,
+        chat_title: str | None = None,
+        status: str = "member",
+    ) -> JSONDict:
+        """An Update saying user ``user_id`` added the bot to group ``chat_id``
+        (``my_chat_member``: the bot's status goes from ``left`` to ``status``)."""
+        chat = self._group_chat(chat_id, chat_title)
+        new: JSONDict = {"status": status, "user": self.bot_user}
+        if status == "administrator":
+            new |= {
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": False,
+                "can_manage_video_chats": False,
+                "can_restrict_members": False,
+                "can_promote_members": False,
+                "can_change_info": False,
+                "can_invite_users": False,
+                "can_post_stories": False,
+                "can_edit_stories": False,
+                "can_delete_stories": False,
+            }
+        return {
+            "my_chat_member": {
+                "chat": chat,
+                "from": self._user(user_id, first_name, username),
+                "date": int(time.time()),
+                "old_chat_member": {"status": "left", "user": self.bot_user},
+                "new_chat_member": new,
+            }
+        }
+
     def _made_up_bot_message(self, chat: JSONDict, message_id: int | None = None) -> JSONDict:
         message: JSONDict = {
             "message_id": message_id if message_id is not None else self._new_message_id(),
@@ -1502,6 +1544,7 @@ class FakeBotAPI:
                 "callback_query": self.callback_query,
                 "edited_message": self.edited_message,
                 "channel_post": self.channel_post,
+                "bot_added": self.bot_added,
             }
             if name not in builders:
                 raise ValueError(f"unknown helper {name!r}; known: {sorted(builders)}")
@@ -1541,6 +1584,7 @@ class FakeBotAPI:
             "deleteMessage": self._delete_message,
             "sendChatAction": self._send_chat_action,
             "answerCallbackQuery": self._answer_callback_query,
+            "leaveChat": self._leave_chat,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -1777,6 +1821,14 @@ class FakeBotAPI:
         self._resolve_chat(params)
         if params.get("action") not in CHAT_ACTIONS:
             raise ApiError(400, "Bad Request: wrong parameter action in request")
+        return True
+
+    def _leave_chat(self, params: JSONDict) -> bool:
+        chat = self._resolve_chat(params)
+        if chat.get("type") == "private":
+            raise ApiError(400, "Bad Request: chat member status can't be changed in private chats")
+        with self._cond:
+            self.left_chats.append(chat["id"])
         return True
 
     def _answer_callback_query(self, params: JSONDict) -> bool:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from bot import heartbeat
-from bot.access import Access, RateLimiter
 from bot.answers import (
     CONTEXT,
     MORE,
@@ -24,6 +23,7 @@ from bot.answers import (
     sources_data,
 )
 from bot.logs import REDACTED, forget_secret, hide_secret, redact
+from bot.policy import Access, RateLimiter
 
 ADMIN, MEMBER, STRANGER, GROUP = 1, 2, 3, -100500
 ACCESS = Access(
@@ -42,7 +42,10 @@ ACCESS = Access(
         (STRANGER, STRANGER, False),
         (STRANGER, GROUP, True),  # any member of an allowed group, inside that group
         (STRANGER, -100999, False),
-        (MEMBER, -100999, True),  # listed users may ask anywhere
+        # In a group the group decides: not a listed user's own choice of group.
+        (MEMBER, -100999, False),
+        (ADMIN, -100999, False),
+        (MEMBER, GROUP, True),
     ],
 )
 def test_who_may_ask(user: int, chat: int, allowed: bool):
@@ -52,6 +55,7 @@ def test_who_may_ask(user: int, chat: int, allowed: bool):
 def test_allow_everyone_opens_the_bot_but_not_the_admin_commands():
     open_bot = Access(admins=frozenset({ADMIN}), allow_everyone=True)
     assert open_bot.may_ask(STRANGER, STRANGER)
+    assert open_bot.may_ask(STRANGER, -100999), "open to anyone: every group too"
     assert not open_bot.is_admin(STRANGER)
     assert open_bot.is_admin(ADMIN)
 
@@ -103,6 +107,19 @@ def test_answer_cache_forgets_the_oldest_answers():
     assert cache.get(second) is None, "least recently used leaves first"
     assert cache.get(first) is answer and cache.get(third) is answer
     assert len(cache) == 2
+
+
+def test_more_works_once_and_only_where_it_was_offered():
+    cache = AnswerCache(capacity=2)
+    answer = Answer("من التقى بوتين؟", "gen", 1, 5, ())
+    offered, not_offered = cache.put(answer, has_more=True), cache.put(answer)
+    assert cache.take_more(offered)
+    assert not cache.take_more(offered), "the bot removed «المزيد» after its use"
+    assert not cache.take_more(not_offered), "no «المزيد» was offered under this answer"
+    evicted = cache.put(answer, has_more=True)
+    cache.put(answer, has_more=True)
+    cache.put(answer, has_more=True)
+    assert not cache.take_more(evicted), "forgotten answers have no «المزيد» either"
 
 
 # --- heartbeat ------------------------------------------------------------------------------

@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from bot_runner import paragraph_directions
 from fake_bot_api import parse_html, utf16_len
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from bot import render
-from retrieval.engine import Engine
+from retrieval.engine import Engine, ReloadReport, Snapshot
 from retrieval.index import SentenceIndex, build_index
-from retrieval.models import Document, Hit, Sentence, Source
+from retrieval.models import Document, Hit, Problem, Sentence, Source
 from retrieval.normalize import analyze
 from retrieval.search import search
 
@@ -34,6 +36,11 @@ def index_of(*documents: tuple[str, str, str | None]) -> SentenceIndex:
 
 def visible(markup: str) -> tuple[str, list[dict]]:
     return parse_html(markup)
+
+
+def telegram_length(markup: str) -> int:
+    """What Telegram checks against 4096: UTF-16 units of the parsed text (raises on bad HTML)."""
+    return utf16_len(parse_html(markup)[0])
 
 
 def bold_words(markup: str) -> list[str]:
@@ -151,7 +158,7 @@ def test_a_long_reply_is_split_between_sentences_into_valid_messages(seed_index:
     assert len(messages) >= 2
     seen = []
     for i, message in enumerate(messages):
-        assert utf16_len(message) <= render.MAX_LENGTH
+        assert telegram_length(message) <= render.MAX_LENGTH
         text, _ = visible(message)  # raises if a tag were cut
         if i:
             assert text.startswith("\u200f(تابع)") or text.startswith("(تابع)")
@@ -171,7 +178,7 @@ def test_a_sentence_longer_than_a_message_is_cut_between_words(seed_index: Sente
     assert len(messages) >= 3
     shown = []
     for message in messages:
-        assert utf16_len(message) <= render.MAX_LENGTH
+        assert telegram_length(message) <= render.MAX_LENGTH
         text, entities = visible(message)
         shown.append(text)
         assert all(text[e["offset"] : e["offset"] + e["length"]] == words[3] for e in entities[1:])
@@ -191,13 +198,13 @@ def test_split_text_keeps_pieces_within_budget_and_covers_everything():
     assert pieces[0][0] == 0 and pieces[-1][1] == len(text)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
     for start, end in pieces:
-        assert utf16_len(render.emphasize(text[start:end], [(0, 4)], offset=start)) <= 200
+        assert telegram_length(render.emphasize(text[start:end], [(0, 4)], offset=start)) <= 200
 
 
 def test_pack_never_splits_a_block_and_starts_follow_ups_in_arabic():
     blocks = [f"\u200f{i}. \u2067{'جملة ' * 150}\u2069" for i in range(1, 12)]
     messages = render.pack(blocks, limit=2000)
-    assert all(utf16_len(m) <= 2000 for m in messages)
+    assert all(telegram_length(m) <= 2000 for m in messages)
     assert "".join(messages).count("\u2067") == 11
     assert all(m.startswith(render.CONTINUED) for m in messages[1:])
 
@@ -277,3 +284,200 @@ def test_every_bot_text_is_valid_telegram_html():
 def test_hits_from_the_real_search_keep_their_highlight_spans(seed_index: SentenceIndex):
     hit: Hit = search(seed_index, "مصافحة").hits[0]
     assert bold_words(render.render_answer([hit])[0]) == [hit.text[s:e] for s, e in hit.highlights]
+
+
+# --- limits and hostile names: any input fits in a message and stays in its place ----------
+
+BOILERPLATE = "حقوق النشر محفوظة لوكالة الأنباء ولا يجوز إعادة النشر دون إذن مكتوب."
+
+
+def boilerplate_hit(sources: tuple[Source, ...]) -> Hit:
+    sentence = Sentence(sources[0].doc, 0, 0, len(BOILERPLATE), BOILERPLATE)
+    return Hit(1, 3.2, sentence, sources, ((0, 4),))
+
+
+def test_a_sentence_held_by_120_documents_cites_three_and_counts_the_rest():
+    sources = tuple(
+        Source(f"{n:03}_wire.txt", f"نشرة وكالة الأنباء رقم {n}", outlet="وكالة الأنباء")
+        for n in range(120)
+    )
+    [message] = render.render_answer([boilerplate_hit(sources)])
+    text, _ = visible(message)
+    assert telegram_length(message) <= render.MAX_LENGTH
+    assert "المصادر: \u2068نشرة وكالة الأنباء رقم 0\u2069 (\u2068وكالة الأنباء\u2069)؛ " in text
+    assert "رقم 2\u2069" in text and "رقم 3\u2069" not in text
+    assert text.endswith("؛ و117 مصادر أخرى")
+
+
+def test_a_5400_character_title_is_cut_to_200_with_an_ellipsis():
+    title = "تقرير مطول عن القمة " * 270  # 5,400 characters
+    source = Source("long_title.txt", title, url="https://example.org/long")
+    [message] = render.render_answer([boilerplate_hit((source,))])
+    text, entities = visible(message)
+    [link] = [e for e in entities if e["type"] == "text_link"]
+    assert text[link["offset"] : link["offset"] + link["length"]] == title[:199] + "…"
+    context = render.render_context(1, source, [boilerplate_hit((source,)).sentence], focus=0)
+    assert title[:199] + "…" in visible(context[0])[0]
+    page = render.render_sources([source] * 25, [7] * 25, page=1)
+    assert telegram_length(page.text) <= render.MAX_LENGTH
+    assert visible(page.text)[0].count(title[:199] + "…") == 10
+
+
+HOSTILE_TITLE = "بيان\u2069\u202e القمة <b>الرسمي</b> & AT&T\n1. سطر مزيف"
+HOSTILE_DOC = "evil\u202egnp.txt\n2. سطر مزيف"
+
+
+def test_bidi_controls_and_line_breaks_in_names_never_reach_a_reply():
+    source = Source(HOSTILE_DOC, HOSTILE_TITLE, outlet="وكالة\u2066 X\u202d", date="2024\n06")
+    hit = boilerplate_hit((source,))
+    answer = render.render_answer([hit])[0]
+    context = render.render_context(1, source, [hit.sentence], focus=0)[0]
+    listing = render.render_sources([source], [1], page=1).text
+    for message in (answer, context, listing):
+        text, _ = visible(message)
+        assert "\u202e" not in text and "\u202d" not in text
+        for line in text.split("\n"):
+            assert_isolates_balanced(line)
+        assert "بيان القمة <b>الرسمي</b> & AT&T 1. سطر مزيف" in text, "markup arrives as written"
+    answer_text = visible(answer)[0]
+    [citation] = [line for line in answer_text.split("\n") if "المصدر:" in line]
+    assert "سطر مزيف" in citation, "the newline did not start a line of its own"
+    assert "(\u2068وكالة X، 2024 06\u2069)" in citation
+    assert "evilgnp.txt 2. سطر مزيف" in visible(listing)[0]
+
+
+def assert_isolates_balanced(line: str) -> None:
+    """Every isolate the line opens is closed by its own PDI, in order."""
+    depth = 0
+    for char in line:
+        if char in "\u2066\u2067\u2068":
+            depth += 1
+        elif char == "\u2069":
+            depth -= 1
+            assert depth >= 0, f"a PDI closes an isolate it did not open: {line!r}"
+    assert depth == 0, line
+
+
+def test_reload_report_shows_names_and_reasons_with_markup_as_written(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("وصل بوتين إلى بيونغ يانغ فجراً.", encoding="utf-8")
+    engine = Engine(corpus)
+    engine.open()
+    (corpus / "<b>bold<i> & co.txt").write_bytes(b"\xff\xfe\x00broken")
+    (corpus / "AT&T <i>.txt").write_text("وقع الزعيمان اتفاقية الشراكة.", encoding="utf-8")
+    report = engine.reload()
+    [message] = render.render_reload_report(report, 0.5)
+    text, entities = visible(message)
+    assert "<b>bold<i> & co.txt" in text and "AT&T <i>.txt" in text
+    [problem] = report.after.problems
+    problem_line = next(line for line in text.split("\n") if "<b>bold<i> & co.txt" in line)
+    assert problem.reason.split("\n")[0][:40] in problem_line
+    assert [e["type"] for e in entities].count("bold") == 1, "only the report's own heading"
+
+
+def test_a_problem_reason_with_markup_is_escaped():
+    index = index_of(("a.txt", "وصل بوتين إلى بيونغ يانغ فجراً.", None))
+    snapshot = Snapshot(index, [Problem("x.txt", 'bad key "<b>" & more')], 0.0, 0.1, False)
+    [message] = render.render_reload_report(ReloadReport(None, snapshot, added=["a.txt"]), 0.1)
+    assert 'x.txt: bad key "<b>" & more' in visible(message)[0]
+
+
+# Characters that break naive rendering: markup, entities, bidi, controls, astral, Arabic.
+HOSTILE_CHARS = [
+    *"<>&\"'/;=",
+    "&amp;",
+    "&lt;b&gt;",
+    "<b>",
+    "</a>",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200f",
+    "\n",
+    "\r",
+    "\x00",
+    "\x1b",
+    "\x85",
+    "😀",
+    "𝕏",
+    *"كيم بوتين القمة ",
+    *"abc 123",
+]
+PIECE = st.sampled_from(HOSTILE_CHARS)
+SHORT = st.lists(PIECE, max_size=40).map("".join)
+HUGE = st.builds(lambda piece, n: piece * n, PIECE, st.integers(0, 6000))
+NAME = SHORT | HUGE
+SOURCE = st.builds(
+    Source,
+    doc=NAME,
+    title=NAME,
+    outlet=st.none() | NAME,
+    url=st.none() | st.just("https://example.org/a?b=1&c=<2>") | NAME.map("https://x.org/".__add__),
+    date=st.none() | NAME,
+)
+SOURCES = st.lists(SOURCE, min_size=1, max_size=6).map(tuple) | st.builds(
+    lambda source, n: (source,) * n, SOURCE, st.integers(1, 400)
+)
+SENTENCE_TEXT = SHORT | HUGE | st.lists(PIECE, min_size=1, max_size=3000).map("".join)
+
+
+@st.composite
+def hits(draw: st.DrawFn) -> list[Hit]:
+    out = []
+    for rank in range(1, draw(st.integers(1, 6)) + 1):
+        text = draw(SENTENCE_TEXT) or "ا"
+        spans = draw(
+            st.lists(st.tuples(st.integers(-5, len(text) + 5), st.integers(-5, len(text) + 5)))
+        )
+        sentence = Sentence("d.txt", rank, 0, len(text), text)
+        out.append(Hit(rank, 1.0, sentence, draw(SOURCES), tuple(spans)))
+    return out
+
+
+def assert_fits_and_parses(message: str) -> str:
+    text, _ = parse_html(message)  # strict: every "&" and "<" of the input was escaped
+    assert utf16_len(text) <= render.MAX_LENGTH
+    assert "\u202e" not in text and "\x00" not in text and "\x1b" not in text
+    for line in text.split("\n"):
+        assert_isolates_balanced(line)
+    return text
+
+
+@given(hits())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_answer_fits_telegrams_limit_as_valid_html(page: list[Hit]) -> None:
+    for message in render.render_answer(page):
+        assert_fits_and_parses(message)
+
+
+@given(SOURCE, st.lists(SENTENCE_TEXT, min_size=1, max_size=5))
+@example(Source("", ""), [" " * 4086])  # a blank sentence longer than a message
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_context_fits_telegrams_limit_as_valid_html(source: Source, texts: list[str]):
+    sentences = [Sentence(source.doc, i, 0, len(t), t or "ا") for i, t in enumerate(texts)]
+    for message in render.render_context(1, source, sentences, focus=0):
+        assert_fits_and_parses(message)
+
+
+@given(st.lists(SOURCE, min_size=1, max_size=25), st.integers(1, 3))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_sources_page_fits_in_one_message(sources: list[Source], page: int) -> None:
+    shown = render.render_sources(sources, [10**9] * len(sources), page, per_page=10)
+    assert_fits_and_parses(shown.text)
+
+
+REPORT_INDEX = build_index([Document(Source("a.txt", "عنوان"), "وصل بوتين إلى بيونغ يانغ.")])
+
+
+@given(st.lists(NAME, max_size=30), st.lists(st.tuples(NAME, NAME), max_size=30), NAME)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_reload_report_fits_and_escapes(names: list[str], problems: list, error: str):
+    problem_list = [Problem(path, reason) for path, reason in problems]
+    after = Snapshot(REPORT_INDEX, problem_list, 0.0, 1.0, False, cache_error=error or None)
+    report = ReloadReport(None, after, added=names, removed=names[::-1], changed=names[:3])
+    for message in render.render_reload_report(report, 2.0):
+        assert_fits_and_parses(message)
+    assert_fits_and_parses(render.render_reload_failure(error, 1.0, after))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from bot_runner import (
@@ -49,6 +49,13 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
             yield running
 
 
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
 def outsider_saw(bot: RunningBot, since: int, chats: tuple[int, ...]) -> list[str]:
     """Every text the bot showed in `chats` after `since`: messages, edits, alerts."""
     seen = []
@@ -82,8 +89,14 @@ def test_an_outsider_learns_nothing_through_any_entry_point(bot: RunningBot):
     ]
     for knock in knocks:
         api.push_update(knock)
-    bot.ask(ADMIN, "/help")  # handled after every knock before it
-    time.sleep(0.3)
+    presses = sum("callback_query" in knock for knock in knocks)
+    bot.ask(ADMIN, "/help")
+    # Every press is answered (alert or not), the gate's last act for it.
+    wait_until(
+        lambda: len([c for c in api.calls[since:] if c.method == "answerCallbackQuery"]) == presses,
+        "every button press answered",
+    )
+    wait_until(lambda: OTHER_GROUP in api.left_chats, "the bot to leave the unknown group")
     seen = outsider_saw(bot, since, (STRANGER, OTHER_GROUP, MEMBER))
     assert seen, "the outsider was told they are not allowed"
     for text in seen:
@@ -111,9 +124,11 @@ def test_edits_channel_posts_and_inline_queries_never_reach_the_bot(bot: Running
         }
     )
     bot.ask(ADMIN, "/help")
-    time.sleep(0.3)
-    # Only message and callback_query updates are requested (bot/app.py ALLOWED_UPDATES),
-    # so Telegram drops the rest; the access gate stops them too if they ever arrive.
+    # Every update pushed has been delivered and confirmed, or dropped as not requested.
+    wait_until(lambda: api.pending_updates == [], "the updates to leave the queue")
+    # Only message, callback_query and my_chat_member updates are requested (bot/app.py
+    # ALLOWED_UPDATES), so Telegram drops the rest; the access gate stops them too if they
+    # ever arrive.
     said = [c for c in api.calls[since:] if c.method not in ("getUpdates", "sendChatAction")]
     assert [(c.method, c.params["chat_id"]) for c in said] == [("sendMessage", ADMIN)]
     assert api.pending_updates == []
@@ -147,10 +162,18 @@ def test_one_user_flooding_questions_cannot_starve_a_colleague(
         asked = time.monotonic()
         reply = bot.ask(COLLEAGUE, QUESTION)
         waited = time.monotonic() - asked
-        time.sleep(0.5)
-    flooder = [visible(m) for m in bot.messages_since(FLOODER, since)]
-    answered = [t for t in flooder if "الإمبريالية" in t]
-    told = [t for t in flooder if texts.RATE_LIMITED in t]
+
+        def flooder_got() -> tuple[list[str], list[str]]:
+            flooder = [visible(m) for m in bot.messages_since(FLOODER, since)]
+            return (
+                [t for t in flooder if "الإمبريالية" in t],
+                [t for t in flooder if texts.RATE_LIMITED in t],
+            )
+
+        wait_until(lambda: api.pending_updates == [], "all 120 questions delivered")
+        wait_until(lambda: len(flooder_got()[0]) >= PER_MINUTE, "the questions within the limit")
+        wait_until(lambda: flooder_got()[1], "the notice")
+    answered, told = flooder_got()
     assert "الإمبريالية" in reply.result["text"]
     assert waited < 3.0, f"the colleague waited {waited:.1f} s behind the flood"
     assert len(answered) == PER_MINUTE, "the limit holds"

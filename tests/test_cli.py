@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
+SOURCES_YAML = yaml.safe_load((ROOT / "seeds" / "sources.yaml").read_text(encoding="utf-8"))
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -48,7 +51,32 @@ def test_ask_json_has_the_documented_shape(tmp_path: Path) -> None:
         assert (ROOT / "seeds" / hit["doc"]).is_file()
         assert isinstance(hit["title"], str) and hit["title"]
         assert hit["sources"][0]["doc"] == hit["doc"]
-        assert all(set(s) >= {"doc", "title", "url"} for s in hit["sources"])
+        start, end = hit["span"]
+        file_text = (ROOT / "seeds" / hit["doc"]).read_text(encoding="utf-8")
+        assert file_text[start:end] == hit["text"], "span is the sentence's place in its file"
+        assert isinstance(hit["position"], int) and hit["position"] >= 0
+        for source in hit["sources"]:
+            assert set(source) == {"doc", "title", "url", "outlet", "date"}
+            listed = SOURCES_YAML[source["doc"]]
+            assert source["title"] == listed["title"]
+            assert source["outlet"] == listed.get("outlet")
+            assert source["date"] == (str(listed["date"]) if "date" in listed else None)
+            assert source["url"] is None, "the seeds have no addresses"
+    # Normalized and stemmed; stop words (أين، بين) and the و clitic are gone.
+    assert answer["terms"] == ["عقدت", "قم", "كيم", "بوت"]
+    assert answer["has_more"] is True, "more than five seed sentences hold these words"
+    positions = {(h["doc"], h["position"]) for h in answer["hits"]}
+    assert len(positions) == len(answer["hits"]), "each hit is its own sentence"
+
+
+def test_ask_json_says_when_there_is_nothing_more(tmp_path: Path) -> None:
+    question = "كم ثانية استمرت المصافحة بين بوتين وكيم؟"
+    result = run("ask", "--json", "--k", "50", "--config", str(seed_config(tmp_path)), question)
+    answer = json.loads(result.stdout)
+    assert 1 <= len(answer["hits"]) < 50
+    assert answer["has_more"] is False
+    hit = next(h for h in answer["hits"] if "40 ثانية" in h["text"])
+    assert hit["doc"] == "001_76385d4a09d3e801.txt"
 
 
 def test_ask_prints_numbered_sentences_with_their_sources(tmp_path: Path) -> None:

@@ -3,6 +3,10 @@
 `search` ranks by BM25 plus bounded bonuses: it looks up a first batch of the best
 candidates, then every other candidate a bonus could still lift above the last hit
 kept. Forcing tiny batches must give exactly what ranking every candidate gives.
+That full ranking is built from search.py's own scoring functions, so a scoring
+bug would change both sides; the plain ranking (every bonus off) is therefore
+also checked against rank-bm25 scanning every sentence, which shares no code
+with search.py.
 """
 
 import json
@@ -10,13 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rank_bm25 import BM25Okapi
 
 from retrieval import search as search_module
-from retrieval.index import SentenceIndex
+from retrieval.index import SentenceIndex, build_index
+from retrieval.models import Document, Source
 from retrieval.normalize import analyze
 from retrieval.qtype import asks_for
 from retrieval.search import (
     DEFAULT_RANKING,
+    Ranking,
     _base_terms,
     _best_positions,
     _context_possible,
@@ -27,6 +34,7 @@ from retrieval.search import (
     _term_groups,
     search,
 )
+from retrieval.variants import clitic_variants, spelling_variants
 
 QA = Path(__file__).resolve().parent / "data" / "seeds_qa.jsonl"
 QUESTIONS = [json.loads(line)["question"] for line in QA.read_text("utf-8").splitlines()] + [
@@ -98,3 +106,68 @@ def test_first_batch_holds_the_best_candidates(distinct: int) -> None:
         assert len(set(at.tolist())) == len(at) >= n
         best = np.flatnonzero(keys >= np.sort(keys)[-n])
         assert set(best.tolist()) <= set(at.tolist())
+
+
+# --- an independent reference: rank-bm25 scoring every sentence ---------------------------
+
+
+def brute_force_bm25(index: SentenceIndex, question: str) -> list[tuple[float, int]]:
+    """(score, sentence) of every sentence holding a question term, best first, scored by
+    rank-bm25's full scan over the unique sentences: shares no code with search.py."""
+    reference = BM25Okapi(
+        [analyze(index.texts[int(row)]) for row in index.doc_rows],
+        k1=index.params.k1,
+        b=index.params.b,
+        epsilon=index.params.epsilon,
+    )
+    vocab = set(index.vocab)
+    tokens = []
+    for term in analyze(question):  # each term with the corpus spellings of it
+        spellings = [term, *spelling_variants(term), *clitic_variants(term)]
+        tokens += [t for t in dict.fromkeys(spellings) if t in vocab]
+    scores = reference.get_scores(tokens)
+    holding = [
+        doc
+        for doc, row in enumerate(index.doc_rows)
+        if set(analyze(index.texts[int(row)])) & set(tokens)
+    ]
+    return sorted(((float(scores[d]), d) for d in holding), key=lambda x: (-x[0], x[1]))
+
+
+@pytest.mark.parametrize("first", [1, 64])
+def test_plain_ranking_equals_an_independent_bm25_scan(
+    seed_index: SentenceIndex, monkeypatch: pytest.MonkeyPatch, first: int
+) -> None:
+    """With every bonus off, search (pruned or not) returns every sentence holding a
+    question term, in rank-bm25's order, with rank-bm25's scores."""
+    monkeypatch.setattr(search_module, "FIRST_CANDIDATES", first)
+    answered = 0
+    for question in QUESTIONS:
+        expected = brute_force_bm25(seed_index, question)
+        answered += bool(expected)
+        result = search(seed_index, question, k=10_000, min_coverage=0.0, ranking=Ranking.plain())
+        assert len(result.hits) == len(expected), question
+        for hit, (score, _) in zip(result.hits, expected, strict=True):
+            assert hit.score == pytest.approx(score, abs=1e-6), question
+        by_place = {place(seed_index, d): s for s, d in expected}
+        for hit in result.hits:
+            where = (hit.sentence.doc, hit.sentence.position)
+            assert by_place[where] == pytest.approx(hit.score, abs=1e-6), (question, where)
+    assert answered > len(QUESTIONS) // 2
+
+
+def test_a_sentence_exactly_at_the_relevance_cut_off_is_kept() -> None:
+    """Two question terms of equal weight, each sentence holding one: coverage is exactly
+    0.5, so min_coverage=0.5 keeps both and anything above drops both."""
+    index = build_index(
+        [
+            Document(Source("olives.txt", "تقرير أول"), "قطف المزارعون الزيتون في الخريف."),
+            Document(Source("oranges.txt", "تقرير ثان"), "صدّرت الشركة البرتقال إلى أوروبا."),
+            Document(Source("other.txt", "تقرير ثالث"), "افتتح الوزير الجسر الجديد أمس."),
+        ]
+    )
+    question = "الزيتون البرتقال"
+    plain = Ranking.plain()
+    at_cut = search(index, question, min_coverage=0.5, ranking=plain)
+    assert sorted(h.sentence.doc for h in at_cut.hits) == ["olives.txt", "oranges.txt"]
+    assert search(index, question, min_coverage=0.5000001, ranking=plain).hits == []
