@@ -19,16 +19,6 @@ from bot.logs import configure_logging, hide_secret, redact
 from bot.progress import terminal_bar
 from bot.settings import ConfigError, Settings, load_settings
 from retrieval.engine import Engine, ReloadFailed, Snapshot
-from retrieval.evaluate import (
-    Outcome,
-    QuestionFileError,
-    dump_record,
-    golds_for,
-    judge_hits,
-    load_questions,
-    metrics,
-    render_metrics,
-)
 from retrieval.models import Hit
 from retrieval.search import SearchResult
 
@@ -268,6 +258,17 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.evaluate import (  # imported here: `ask` need not pay for it
+        Outcome,
+        QuestionFileError,
+        dump_record,
+        golds_for,
+        judge_hits,
+        load_questions,
+        metrics,
+        render_metrics,
+    )
+
     try:
         questions = load_questions(args.questions)
     except QuestionFileError as exc:

@@ -6,6 +6,7 @@ originals on every code point and on real text, so no index term can change.
 """
 
 import importlib.util
+import os
 import random
 import subprocess
 import sys
@@ -123,7 +124,7 @@ def test_answering_a_question_imports_neither_camel_tools_nor_the_bot_stack(
         "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(heavy)}))\n"
         "sys.exit(status)\n"
     )
-    env = {"COVERAGE_BOT_INDEX_DIR": str(tmp_path / "index"), "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "COVERAGE_BOT_INDEX_DIR": str(tmp_path / "index")}
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
     )
