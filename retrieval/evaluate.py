@@ -16,8 +16,9 @@ sentence is *correct* when
    normalized text as a sentence of that document overlapping one of the spans
    (text, not position, so an identical copy elsewhere counts too).
 
-This module only judges and counts; `bot/cli.py` runs the questions through
-`Engine.search`, the same path as `ask` and the bot.
+Judging needs the index, not the corpus: rule 2 reads only the documents named
+with spans (see `golds_for`). This module only judges and counts; `bot/cli.py`
+runs the questions through `Engine.search`, the same path as `ask` and the bot.
 """
 
 from __future__ import annotations
