@@ -15,24 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from tqdm import tqdm
-
-from bot import heartbeat
 from bot.logs import configure_logging, hide_secret, redact
+from bot.progress import terminal_bar
 from bot.settings import ConfigError, Settings, load_settings
-from retrieval.corpus import load_corpus
 from retrieval.display import printable
 from retrieval.engine import Engine, ReloadFailed, Snapshot
-from retrieval.evaluate import (
-    Outcome,
-    QuestionFileError,
-    dump_record,
-    golds_for,
-    judge_hits,
-    load_questions,
-    metrics,
-    render_metrics,
-)
 from retrieval.models import Hit
 from retrieval.search import SearchResult
 
@@ -242,6 +229,8 @@ def _webhook(args: argparse.Namespace) -> Webhook | None:
 
 
 def _health(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import heartbeat  # imported here: it brings asyncio, which `ask` need not pay
+
     max_age = args.max_age if args.max_age is not None else settings.telegram.heartbeat_max_age
     healthy, reason = heartbeat.check(settings.telegram.heartbeat_file, max_age)
     print(reason, file=sys.stdout if healthy else sys.stderr)
@@ -269,6 +258,8 @@ def _progress_bar(enabled: bool) -> Callable[[int], Callable[[int], None]] | Non
         return None
 
     def start(total: int) -> Callable[[int], None]:
+        from tqdm import tqdm  # imported here: a small corpus never shows a bar
+
         bar = tqdm(total=total, unit="doc", desc="indexing", disable=total < 200, leave=False)
         return bar.update
 
@@ -294,14 +285,24 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.evaluate import (  # imported here: `ask` need not pay for it
+        Outcome,
+        QuestionFileError,
+        dump_record,
+        golds_for,
+        judge_hits,
+        load_questions,
+        metrics,
+        render_metrics,
+    )
+
     try:
         questions = load_questions(args.questions)
     except QuestionFileError as exc:
         print(f"coverage-bot: {exc}", file=sys.stderr)
         return ExitStatus.USAGE
     engine = engine_for(settings, args.corpus)
-    snapshot = engine.open(_progress_bar(True))
-    documents = load_corpus(engine.corpus_dir).documents
+    snapshot = engine.open(_progress_bar(sys.stderr.isatty()))
     known = {s.doc for s in snapshot.index.sources}
     strangers = sorted({q.doc for q in questions if q.doc and q.doc not in known})
     if strangers:
@@ -311,11 +312,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             "their spans cannot match",
             file=sys.stderr,
         )
-    golds = golds_for(questions, snapshot.index, documents)
+    golds = golds_for(questions, snapshot.index, engine.corpus_dir)
     outcomes = []
     dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     try:
-        bar = tqdm(questions, unit="q", desc="eval", disable=len(questions) < 50, leave=False)
+        bar = terminal_bar(questions, unit="q", desc="eval", minimum=50)
         for question, gold in zip(bar, golds, strict=True):
             started = time.perf_counter()
             result = engine.search(question.question, k=args.k)

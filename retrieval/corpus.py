@@ -99,6 +99,22 @@ def load_corpus(
     return Corpus(root, documents, problems)
 
 
+def read_documents(
+    folder: str | os.PathLike[str],
+    rels: list[str],
+    listed: dict[str, dict[str, str]] | None = None,
+    max_file_bytes: int = MAX_FILE_BYTES,
+) -> tuple[list[Document], list[Problem]]:
+    """Some files of `folder` (relative paths), read exactly as a load reads them.
+
+    For callers that need a few documents, not the corpus: the same link rules,
+    size cap and front matter parsing. `listed` holds `sources.yaml` entries by path.
+    """
+    listed = listed or {}
+    todo = [(str(Path(folder) / rel), rel, listed.get(rel)) for rel in rels]
+    return _read_batch(todo, max_file_bytes, os.path.realpath(folder))
+
+
 # Below this many files a corpus is read in-process: starting workers costs more.
 PARALLEL_MIN_FILES = 5_000
 _BATCHES_PER_WORKER = 4

@@ -16,8 +16,9 @@ sentence is *correct* when
    normalized text as a sentence of that document overlapping one of the spans
    (text, not position, so an identical copy elsewhere counts too).
 
-This module only judges and counts; `bot/cli.py` runs the questions through
-`Engine.search`, the same path as `ask` and the bot.
+Judging needs the index, not the corpus: rule 2 reads only the documents named
+with spans (see `golds_for`). This module only judges and counts; `bot/cli.py`
+runs the questions through `Engine.search`, the same path as `ask` and the bot.
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from retrieval.corpus import read_documents
 from retrieval.index import SentenceIndex
-from retrieval.models import Document, Hit
+from retrieval.models import Hit
 from retrieval.normalize import fingerprint
 
 RECALL_AT = (1, 5, 10)
@@ -151,39 +155,67 @@ class Gold:
 
 
 def golds_for(
-    questions: Sequence[Question], index: SentenceIndex, documents: Sequence[Document]
+    questions: Sequence[Question], index: SentenceIndex, corpus_dir: str | os.PathLike[str]
 ) -> list[Gold]:
-    """The judging rule of the module docstring for each question, against one corpus."""
-    by_name = {d.doc: d for d in documents}
+    """The judging rule of the module docstring for each question, against one index.
+
+    The index holds every sentence's text and file span, but not the blank lines
+    between paragraphs that `answer_spans` count, nor paragraphs without a
+    sentence. So only the documents questions name with spans are read, one at
+    a time, to find where their paragraphs start; the corpus is not loaded again.
+    A document whose bytes changed since the index was built (its digest differs)
+    cannot place its spans and is judged by answer text alone.
+    """
     source_of = {s.doc: i for i, s in enumerate(index.sources)}
-    return [_gold(q, index, by_name, source_of) for q in questions]
+    golds = [Gold(tuple(f" {fingerprint(a)} " for a in q.answers)) for q in questions]
+    spanned: dict[str, list[int]] = {}
+    for i, question in enumerate(questions):
+        if question.answer_spans and question.doc in source_of:
+            spanned.setdefault(question.doc, []).append(i)
+    for doc, numbers in spanned.items():
+        source = source_of[doc]
+        starts = _paragraph_starts(Path(corpus_dir), doc, index.digests[source])
+        if starts is None:
+            continue
+        rows = index.document_rows(source)
+        spans = list(
+            zip(index.sent_start[rows].tolist(), index.sent_end[rows].tolist(), strict=True)
+        )
+        for i in numbers:
+            keys = _span_sentences(questions[i].answer_spans, starts, rows, spans, index)
+            golds[i] = Gold(golds[i].answers, frozenset(keys))
+    return golds
 
 
-def _gold(
-    question: Question,
+def _paragraph_starts(corpus_dir: Path, doc: str, digest: str) -> list[int] | None:
+    """File offsets of one document's paragraphs, or None if it is gone or changed."""
+    documents, _ = read_documents(corpus_dir, [doc])
+    if not documents or documents[0].digest != digest:
+        return None
+    document = documents[0]
+    return [document.body_offset + start for start in paragraph_offsets(document.text)]
+
+
+def _span_sentences(
+    answer_spans: Sequence[tuple[int, int, int]],
+    starts: list[int],
+    rows: np.ndarray,
+    spans: list[tuple[int, int]],
     index: SentenceIndex,
-    documents: dict[str, Document],
-    source_of: dict[str, int],
-) -> Gold:
-    answers = tuple(f" {fingerprint(a)} " for a in question.answers)
-    if not question.answer_spans or question.doc is None:
-        return Gold(answers)
-    document = documents.get(question.doc)
-    if document is None or question.doc not in source_of:
-        return Gold(answers)
-    paragraphs = paragraph_offsets(document.text)
-    ranges = []
-    for paragraph, start, end in question.answer_spans:
-        if 0 <= paragraph < len(paragraphs):
-            base = document.body_offset + paragraphs[paragraph]
-            ranges.append((base + start, base + end))
-    keys = set()
-    for row in index.document_rows(source_of[question.doc]):
-        lo, hi = int(index.sent_start[row]), int(index.sent_end[row])
-        if any(lo < end and hi > start for start, end in ranges):
-            keys.add(fingerprint(index.texts[int(row)]))
+) -> set[str]:
+    """Fingerprints of the document's sentences overlapping any of the answer spans."""
+    ranges = [
+        (starts[p] + start, starts[p] + end)
+        for p, start, end in answer_spans
+        if 0 <= p < len(starts)
+    ]
+    keys = {
+        fingerprint(index.texts[int(row)])
+        for row, (lo, hi) in zip(rows, spans, strict=True)
+        if any(lo < end and hi > start for start, end in ranges)
+    }
     keys.discard("")
-    return Gold(answers, frozenset(keys))
+    return keys
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,16 @@ a question are always reduced the same way:
 
     text ─ normalize ─▶ tokenize ─▶ drop stop words ─▶ light stem ─▶ terms
 
-Character normalization composes camel-tools' pure functions. Tokenizing uses one
-compiled pattern with the word boundaries of camel-tools' `simple_word_tokenize`
-(whitespace, punctuation and symbols split words; a hyphen never glues two words),
-minus the punctuation tokens we would drop anyway; it is several times faster on
-large corpora (tests/test_normalize.py checks the two agree on the seeds).
-Per-token work (stop words, stemming) is cached by surface form: a corpus has
-millions of tokens but only a few hundred thousand distinct forms.
+Character normalization composes camel-tools' pure functions, restated in
+`retrieval.arabic_chars` so that answering one question does not pay for
+camel-tools' Unicode tables at import (tests/test_camel_tools_lean.py proves they
+are the same functions). Tokenizing uses one compiled pattern with the word
+boundaries of camel-tools' `simple_word_tokenize` (whitespace, punctuation and
+symbols split words; a hyphen never glues two words), minus the punctuation
+tokens we would drop anyway; it is several times faster on large corpora
+(tests/test_normalize.py checks the two agree on the seeds). Per-token work
+(stop words, stemming) is cached by surface form: a corpus has millions of
+tokens but only a few hundred thousand distinct forms.
 """
 
 from __future__ import annotations
@@ -20,14 +23,14 @@ from collections.abc import Iterator
 from itertools import chain
 
 import regex
-from camel_tools.utils.dediac import dediac_ar
-from camel_tools.utils.normalize import (
+
+from retrieval.arabic_chars import (
+    dediac_ar,
     normalize_alef_ar,
     normalize_alef_maksura_ar,
     normalize_teh_marbuta_ar,
     normalize_unicode,
 )
-
 from retrieval.stem import light_stem
 from retrieval.stopwords import STOP_WORDS
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import load_corpus
 from retrieval.engine import Engine
 from retrieval.evaluate import Gold, Question, golds_for, judge_hits, load_questions
 
@@ -41,8 +40,7 @@ def engine() -> Engine:
 
 @pytest.fixture(scope="module")
 def golds(engine: Engine) -> dict[str, Gold]:
-    documents = load_corpus(engine.corpus_dir).documents
-    found = golds_for(QUESTIONS, engine.snapshot.index, documents)
+    found = golds_for(QUESTIONS, engine.snapshot.index, engine.corpus_dir)
     return dict(zip((q.id for q in QUESTIONS), found, strict=True))
 
 
