@@ -25,8 +25,10 @@ from retrieval.listing import Listing, cached_key_for, list_corpus, save_listing
 from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
 from retrieval.qtype import evidence_flags
-from retrieval.rebuild import ProgressFactory, RebuildFailed, rebuild
+from retrieval.rebuild import ProgressFactory, RebuildFailed, Rebuilt, rebuild, save_elsewhere
+from retrieval.reread import read_corpus, save_record
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
+from retrieval.segments import NotAnalyzed, incremental_index, segments_dir
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ class Engine:
         is unchanged opens without reading the files; `verify` reads and hashes
         every file as a reload does.
         """
-        return self._swap(progress, trust_listing=not verify, isolate=False).after
+        return self._swap(progress, trust_listing=not verify, isolate=False, verify=verify).after
 
     def reload(self, progress: ProgressFactory | None = None) -> ReloadReport:
         """Re-read the corpus and swap in its index; see the module docstring.
@@ -122,7 +124,11 @@ class Engine:
         return self._swap(progress, trust_listing=False, isolate=self.index_dir is not None)
 
     def _swap(
-        self, progress: ProgressFactory | None, trust_listing: bool, isolate: bool
+        self,
+        progress: ProgressFactory | None,
+        trust_listing: bool,
+        isolate: bool,
+        verify: bool = False,
     ) -> ReloadReport:
         if not self._reload_lock.acquire(blocking=False):
             raise ReloadInProgress("a reload is already running")
@@ -131,7 +137,7 @@ class Engine:
             if isolate:
                 after = self._load_in_child(progress)
             else:
-                after = self._load(progress, trust_listing)
+                after = self._load(progress, trust_listing, verify=verify)
             self._snapshot = after
             return _compare(before, after)
         finally:
@@ -152,7 +158,12 @@ class Engine:
         assert self.index_dir is not None
         started = time.perf_counter()
         try:
-            index, rebuilt = rebuild(self.corpus_dir, self.index_dir, self.params, progress)
+            index, rebuilt = rebuild(
+                _build_and_save,
+                (str(self.corpus_dir), str(self.index_dir), self.params),
+                self.params,
+                progress,
+            )
         except RebuildFailed as exc:
             raise ReloadFailed(str(exc)) from exc
         _derive(index)
@@ -167,12 +178,19 @@ class Engine:
         )
 
     def _load(
-        self, progress: ProgressFactory | None, trust_listing: bool, derive: bool = True
+        self,
+        progress: ProgressFactory | None,
+        trust_listing: bool,
+        derive: bool = True,
+        verify: bool = False,
     ) -> Snapshot:
         """Read the corpus (or trust its listing) and load or build its index, in-process.
 
-        `derive` builds the ranking structures that are not stored with the index;
-        a child process that only saves the index skips them.
+        With an index folder, only files whose listing entry changed are read
+        (retrieval/reread.py) unless `verify`, and only documents no stored segment
+        holds are analyzed (retrieval/segments.py). `derive` builds the ranking
+        structures that are not stored with the index; a child process that only
+        saves the index skips them.
         """
         started = time.perf_counter()
         listing = None
@@ -186,17 +204,31 @@ class Engine:
             if quick is not None:
                 return quick
         try:
-            corpus = load_corpus(self.corpus_dir)
+            if self.index_dir is not None and not verify:
+                state = segments_dir(self.index_dir)
+                corpus, _ = read_corpus(self.corpus_dir, listing, state, load_corpus)
+            else:
+                corpus = load_corpus(self.corpus_dir)
         except CorpusError as exc:
             raise ReloadFailed(str(exc)) from exc
         if not corpus.documents:
             reasons = "; ".join(str(p) for p in corpus.problems[:5]) or "no .txt or .md files"
             raise ReloadFailed(f"no usable document in {self.corpus_dir} ({reasons})")
         key = corpus_key(corpus.documents, self.params)
-        index, from_cache, cache_error = self._cached_or_built(corpus, key, progress)
+        try:
+            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress)
+        except NotAnalyzed as exc:  # a segment went missing: read every file after all
+            log.info("reading every file: %s", exc)
+            try:
+                corpus = load_corpus(self.corpus_dir)
+            except CorpusError as exc2:
+                raise ReloadFailed(str(exc2)) from exc2
+            key = corpus_key(corpus.documents, self.params)
+            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress)
         if listing is not None and self.index_dir is not None and cache_error is None:
             try:
                 save_listing(self.index_dir / key, listing, corpus.problems)
+                save_record(segments_dir(self.index_dir), listing, corpus)
             except OSError as exc:  # only the next start-up is slower
                 log.warning("corpus listing not cached: %s", exc)
         if derive:
@@ -233,7 +265,12 @@ class Engine:
                 log.info("building the index: %s", exc)
         started = time.perf_counter()
         tick = progress(len(corpus.documents)) if progress else None
-        index = build_index(corpus.documents, key, self.params, progress=tick)
+        if self.index_dir is None:
+            index = build_index(corpus.documents, key, self.params, progress=tick)
+        else:
+            index, _ = incremental_index(
+                corpus.documents, key, self.params, segments_dir(self.index_dir), tick
+            )
         index.build_seconds = time.perf_counter() - started
         cache_error = None
         if self.index_dir is not None:
@@ -243,6 +280,28 @@ class Engine:
                 cache_error = f"index not cached in {self.index_dir}: {exc.strerror or exc}"
                 log.warning("%s", cache_error)
         return index, False, cache_error
+
+
+def _build_and_save(
+    corpus_dir: str, index_dir: str, params: BM25Params, progress: ProgressFactory
+) -> Rebuilt:
+    """A reload's work in the child process (retrieval/rebuild.py): load, build, save."""
+    try:
+        engine = Engine(corpus_dir, index_dir, params)
+        snapshot = engine._load(progress, trust_listing=False, derive=False)
+    except ReloadFailed as exc:
+        raise RebuildFailed(str(exc)) from exc
+    folder, temporary = index_dir, False
+    if snapshot.cache_error is not None:
+        folder, temporary = save_elsewhere(snapshot.index), True
+    return Rebuilt(
+        folder,
+        snapshot.index.corpus_key,
+        snapshot.problems,
+        snapshot.from_cache,
+        snapshot.cache_error,
+        temporary,
+    )
 
 
 def _derive(index: SentenceIndex) -> None:

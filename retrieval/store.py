@@ -24,8 +24,9 @@ from retrieval.models import Document, Source
 from retrieval.ngrams import NGRAMS_KEY, NgramVocab, ngrams_of
 from retrieval.normalize import PIPELINE_VERSION
 
-# 2: float64 impacts, context field stored; 3: context as neighbours + titles; 4: n-gram map
-FORMAT_VERSION = 4
+# 2: float64 impacts, context field stored; 3: context as neighbours + titles; 4: n-gram map;
+# 5: vocabulary sorted (numbering independent of how the corpus was cut into segments)
+FORMAT_VERSION = 5
 _ARRAYS = (
     "sent_doc", "sent_pos", "sent_start", "sent_end", "doc_rows", "dup_indptr", "dup_rows",
     "doc_len", "idf", "indptr", "post_docs", "post_weights",
