@@ -76,6 +76,9 @@ def member(sorted_ids: np.ndarray, probe: np.ndarray) -> np.ndarray:
     return sorted_ids[at] == probe
 
 
+TITLE_TERMS_KEY = "title_terms"  # index.derived: title -> its analyzed terms
+
+
 def context_of(index: SentenceIndex) -> ContextIndex:
     """The context field of `index`, built on first use and kept with the index."""
     cached = index.derived.get(CONTEXT_KEY)
@@ -107,8 +110,14 @@ def _title_postings(index: SentenceIndex) -> tuple[np.ndarray, np.ndarray]:
     n_terms = len(index.vocab)
     pair_terms: list[int] = []
     pair_sources: list[int] = []
+    # Analyzed titles kept from an earlier build (retrieval/segments.py), else analyzed
+    # here: 94k titles are seconds of analysis. New ones are added to the same dict.
+    known: dict[str, list[str]] = index.derived.setdefault(TITLE_TERMS_KEY, {})  # type: ignore[assignment]
     for source_index, source in enumerate(index.sources):
-        ids = set(index.term_ids(analyze(source.title)))
+        terms = known.get(source.title)
+        if terms is None:
+            terms = known[source.title] = analyze(source.title)
+        ids = set(index.term_ids(terms))
         pair_terms.extend(ids)
         pair_sources.extend([source_index] * len(ids))
     terms = np.asarray(pair_terms, dtype=np.int64)

@@ -28,7 +28,7 @@ from retrieval.qtype import evidence_flags
 from retrieval.rebuild import ProgressFactory, RebuildFailed, Rebuilt, rebuild, save_elsewhere
 from retrieval.reread import read_corpus, save_record
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
-from retrieval.segments import NotAnalyzed, incremental_index, segments_dir
+from retrieval.segments import NotAnalyzed, incremental_index, save_titles, segments_dir
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
 
 log = logging.getLogger(__name__)
@@ -268,14 +268,13 @@ class Engine:
         if self.index_dir is None:
             index = build_index(corpus.documents, key, self.params, progress=tick)
         else:
-            index, _ = incremental_index(
-                corpus.documents, key, self.params, segments_dir(self.index_dir), tick
-            )
+            index, _ = incremental_index(corpus.documents, key, self.params, self.index_dir, tick)
         index.build_seconds = time.perf_counter() - started
         cache_error = None
         if self.index_dir is not None:
             try:
                 save_index(index, self.index_dir)
+                save_titles(segments_dir(self.index_dir), index)
             except OSError as exc:
                 cache_error = f"index not cached in {self.index_dir}: {exc.strerror or exc}"
                 log.warning("%s", cache_error)

@@ -495,12 +495,15 @@ def index_from_chunks(
     # One vocabulary, sorted: the numbering depends only on the terms, not on how
     # the corpus was cut into chunks, so an incremental merge (retrieval/segments.py)
     # numbers terms exactly as a full build does.
-    all_terms = sorted(set().union(*(c.vocab for c in chunks)))
+    # Pieces of one stored segment share its vocabulary list: each is mapped once.
+    vocabs = {id(c.vocab): c.vocab for c in chunks}
+    all_terms = sorted(set().union(*vocabs.values()))
     term_id = {t: i for i, t in enumerate(all_terms)}
-    global_ids = [
-        np.fromiter(map(term_id.__getitem__, c.vocab), np.int64, len(c.vocab)) for c in chunks
-    ]
-    del term_id
+    mapped = {
+        key: np.fromiter(map(term_id.__getitem__, v), np.int64, len(v)) for key, v in vocabs.items()
+    }
+    global_ids = [mapped[id(c.vocab)] for c in chunks]
+    del term_id, mapped
     n_terms = len(all_terms)
 
     # Postings of first occurrences only, placed term by term; chunks come in

@@ -112,7 +112,7 @@ def save_listing(index_folder: Path, listing: Listing, problems: list[Problem]) 
     fd, tmp = tempfile.mkstemp(prefix=".listing.", dir=index_folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(record, out, ensure_ascii=False)
+            out.write(json.dumps(record, ensure_ascii=False))  # C encoder; dump() is Python
         os.replace(tmp, index_folder / LISTING_FILE)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

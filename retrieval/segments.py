@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.context import TITLE_TERMS_KEY
 from retrieval.index import (
     AnalyzedChunk,
     BM25Params,
@@ -55,11 +56,14 @@ from retrieval.index import (
     slice_chunk,
 )
 from retrieval.models import Document
+from retrieval.ngrams import NGRAMS_KEY, ngrams_of, updated_ngrams
 from retrieval.normalize import PIPELINE_VERSION
+from retrieval.store import latest_index
 
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.json"
+TITLES_FILE = "titles.json"  # title -> analyzed terms, for the context field's title postings
 SEGMENT_FORMAT = 1
 # More live segments than this and the smallest are merged (each costs a slice in
 # every update, and a few files more to open).
@@ -121,17 +125,18 @@ def incremental_index(
     documents: list[Document],
     corpus_key: str,
     params: BM25Params,
-    root: Path,
+    index_dir: Path,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
 ) -> tuple[SentenceIndex, Update]:
-    """The index of `documents`, analyzing only those no segment under `root` holds.
+    """The index of `documents`, analyzing only those no segment of `index_dir` holds.
 
     Documents need their text only when their digest is in no segment (else
     NotAnalyzed). The result equals `build_index(documents, corpus_key, params)`
-    array for array.
+    array for array. The n-gram map of the vocabulary is updated from the
+    previous index in `index_dir` when there is one.
     """
-    root = Path(root)
+    root = segments_dir(index_dir)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     segments = load_catalog(root)
@@ -139,14 +144,13 @@ def incremental_index(
 
     started = time.perf_counter()
     where = _locate(segments)
-    todo: dict[str, Document] = {}
-    for document in documents:
-        if document.digest not in where and document.digest not in todo:
-            todo[document.digest] = document
-    unread = [d.doc for d in todo.values() if not d.text]
+    # Repeated files are analyzed (and stored) in place, not once: a segment then
+    # holds the corpus's runs of documents unbroken, and a merge takes few slices.
+    todo = [d for d in documents if d.digest not in where]
+    unread = [d.doc for d in todo if not d.text]
     if unread:
         raise NotAnalyzed(f"{len(unread)} documents not read and not analyzed, e.g. {unread[0]}")
-    fresh = _analyze(list(todo.values()), progress, workers)
+    fresh = _analyze(todo, progress, workers)
     if progress is not None:
         progress(len(documents) - len(todo))
     seconds["analyze"] = time.perf_counter() - started
@@ -155,12 +159,20 @@ def incremental_index(
     for segment in fresh:
         where.update(_locate([segment], first=len(segments)))
         segments.append(segment)
-    pieces = _pieces(documents, where)
+    pieces = _pieces(documents, segments, where)
     chunks = [slice_chunk(segments[s].chunk, lo, hi, first) for s, lo, hi, first in pieces]
     index = index_from_chunks(
         [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
     )
+    index.derived[TITLE_TERMS_KEY] = load_titles(root)
     seconds["merge"] = time.perf_counter() - started
+    started = time.perf_counter()
+    previous = latest_index(index_dir, params)
+    if previous is not None:
+        old_terms = list(previous.vocab)  # in id order: the dict was built so
+        index.derived[NGRAMS_KEY] = updated_ngrams(old_terms, ngrams_of(previous), index.vocab)
+        del previous
+    seconds["n-grams"] = time.perf_counter() - started
 
     started = time.perf_counter()
     live, merged = _compact(segments, pieces, fresh)
@@ -206,15 +218,22 @@ def _analyze(
     return segments
 
 
+def _holds(segment: Segment, local: int, digest: str) -> bool:
+    return local < len(segment.digests) and segment.digests[local] == digest
+
+
 def _pieces(
-    documents: list[Document], where: dict[str, tuple[int, int]]
+    documents: list[Document], segments: list[Segment], where: dict[str, tuple[int, int]]
 ) -> list[tuple[int, int, int, int]]:
     """(segment, first doc, stop doc, first corpus doc): runs of the corpus held
     consecutively by one segment, in corpus order."""
     pieces: list[list[int]] = []
     for i, document in enumerate(documents):
-        segment, local = where[document.digest]
         last = pieces[-1] if pieces else None
+        if last is not None and _holds(segments[last[0]], last[2], document.digest):
+            last[2] += 1  # a repeated file continues the run it sits in
+            continue
+        segment, local = where[document.digest]
         if last is not None and last[0] == segment and last[2] == local:
             last[2] += 1
         else:
@@ -443,7 +462,7 @@ def save_catalog(root: Path, names: list[str]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".catalog.", dir=root)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(record, out)
+            out.write(json.dumps(record))
         os.replace(tmp, root / CATALOG_FILE)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -452,3 +471,36 @@ def save_catalog(root: Path, names: list[str]) -> None:
     for entry in root.iterdir():
         if entry.is_dir() and entry.name not in keep:
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def load_titles(root: Path) -> dict[str, list[str]]:
+    """Titles analyzed by an earlier build (empty when there is no usable record)."""
+    try:
+        record = json.loads((root / TITLES_FILE).read_text(encoding="utf-8"))
+        if record.get("pipeline_version") != PIPELINE_VERSION:
+            return {}
+        titles = record["titles"]
+        return titles if isinstance(titles, dict) else {}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("analyzed titles in %s unreadable, analyzing them again: %s", root, exc)
+        return {}
+
+
+def save_titles(root: Path, index: SentenceIndex) -> None:
+    """Keep the analyzed titles of `index`'s documents (after its context field was built)."""
+    known = index.derived.get(TITLE_TERMS_KEY)
+    if not isinstance(known, dict):
+        return
+    titles = {s.title: known[s.title] for s in index.sources if s.title in known}
+    record = {"pipeline_version": PIPELINE_VERSION, "titles": titles}
+    root.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".titles.", dir=root)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False))  # C encoder; dump() is Python
+        os.replace(tmp, root / TITLES_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

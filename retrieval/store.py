@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +48,9 @@ def corpus_key(documents: list[Document], params: BM25Params) -> str:
     digest = hashlib.sha256()
     digest.update(f"format={FORMAT_VERSION};pipeline={PIPELINE_VERSION};".encode())
     digest.update(json.dumps(asdict(params), sort_keys=True).encode())
-    for document in documents:
-        record = [asdict(document.source), document.digest, document.body_offset]
-        digest.update(json.dumps(record, ensure_ascii=False, sort_keys=True).encode())
+    names = [f.name for f in fields(Source)]  # not asdict: it deep-copies (1 s at 94k files)
+    records = [[*(getattr(d.source, n) for n in names), d.digest, d.body_offset] for d in documents]
+    digest.update(json.dumps(records, ensure_ascii=False).encode())
     return digest.hexdigest()[:24]
 
 
@@ -76,9 +76,11 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
         np.save(tmp / "text_blob.npy", index.texts.blob, allow_pickle=False)
         np.save(tmp / "text_offsets.npy", index.texts.offsets, allow_pickle=False)
         terms = sorted(index.vocab, key=index.vocab.__getitem__)
+        names = [f.name for f in fields(Source)]  # not asdict: it deep-copies
         (tmp / "vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
         meta = {
-            "sources": [asdict(s) for s in index.sources],
+            "source_fields": names,
+            "sources": [[getattr(s, n) for n in names] for s in index.sources],
             "digests": index.digests,
             "build_seconds": index.build_seconds,
         }
@@ -140,7 +142,9 @@ def load_index(
         index = SentenceIndex(
             params=params,
             corpus_key=key,
-            sources=[Source(**s) for s in meta["sources"]],
+            sources=[
+                Source(**dict(zip(meta["source_fields"], s, strict=True))) for s in meta["sources"]
+            ],
             digests=list(meta["digests"]),
             texts=TextColumn(arrays.pop("text_blob"), arrays.pop("text_offsets")),
             vocab={term: i for i, term in enumerate(terms)},
@@ -170,6 +174,24 @@ def load_index(
         raise StaleIndex(f"no cached index ({Path(exc.filename).name} missing)") from exc
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise StaleIndex(f"cached index is unreadable: {exc}") from exc
+
+
+def latest_index(cache_dir: str | os.PathLike[str], params: BM25Params) -> SentenceIndex | None:
+    """The most recently saved usable index in `cache_dir`, whatever its corpus, or None."""
+    folders = []
+    try:
+        for entry in Path(cache_dir).iterdir():
+            manifest = entry / "manifest.json"
+            if not entry.name.startswith(".") and manifest.is_file():
+                folders.append((manifest.stat().st_mtime_ns, entry.name))
+    except OSError:
+        return None
+    for _, key in sorted(folders, reverse=True):
+        try:
+            return load_index(cache_dir, key, params)
+        except StaleIndex:
+            continue
+    return None
 
 
 def _check_shapes(index: SentenceIndex, manifest: dict) -> None:
