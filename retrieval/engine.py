@@ -7,6 +7,8 @@ failed reload leaves the old index in service and raises `ReloadFailed` with
 the reason. Reloads never overlap. With an index folder, a reload builds and
 saves the new index in a child process (retrieval/rebuild.py) and this process
 only maps it: questions answered meanwhile do not wait for the build's Python work.
+Both are incremental: only changed files are read and analyzed (retrieval/reread.py,
+retrieval/segments.py), and the merged index equals a full rebuild's.
 """
 
 from __future__ import annotations
@@ -117,9 +119,12 @@ class Engine:
     def reload(self, progress: ProgressFactory | None = None) -> ReloadReport:
         """Re-read the corpus and swap in its index; see the module docstring.
 
-        Always reads every file: a reload is how an admin says the corpus changed,
-        so it does not rely on sizes and mtimes. With an index folder the build
-        runs in a child process; without one (tests, `index_dir: null`) in this one.
+        A reload is how an admin says the corpus changed, so it does not trust the
+        start-up listing (sizes and mtimes); it reads every file whose size, mtime
+        or ctime changed (retrieval/reread.py: a write always sets the ctime) and
+        analyzes only documents no stored segment holds (retrieval/segments.py).
+        With an index folder the update runs in a child process; without one
+        (tests, `index_dir: null`) everything is read and built in this one.
         """
         return self._swap(progress, trust_listing=False, isolate=self.index_dir is not None)
 

@@ -3,14 +3,15 @@
 Checking that a cached index matches the corpus by content means reading and
 hashing every file: 10 s for 94k files at a million sentences, where mapping the
 index takes 0.4 s. Instead, the index folder keeps the listing its corpus was read
-under: every corpus file's (path, size, mtime in ns) and `sources.yaml`'s, taken
-before the files were read. At start-up, a corpus whose listing is the same is
+under: every corpus file's (path, size, mtime and ctime in ns) and `sources.yaml`'s,
+taken before the files were read. At start-up, a corpus whose listing is the same is
 taken to be the same corpus, so opening costs one `stat` per file.
 
 The trade-off: an edit that keeps a file's size and its modification time to the
 nanosecond (a tool that restores mtimes, e.g. `rsync -a` of a same-size change,
-or `touch -d`) is not seen until the content is checked: by `coverage-bot index
---verify` or a `/reload`, which always read and hash every file. A file modified
+or `touch -d`) is not seen at start-up: `coverage-bot index --verify` reads and
+hashes every file, and a `/reload` reads every file whose ctime changed too (the
+ctime is set by every write and by nothing else on request; retrieval/reread.py). A file modified
 within the last seconds before the listing was taken is never trusted (its mtime
 may not have ticked yet), so such a corpus is read in full next time.
 """

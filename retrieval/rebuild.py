@@ -1,10 +1,12 @@
 """Rebuilding the index in a child process, so the serving process keeps its GIL.
 
-A reload reads ~94k files and merges millions of postings: Python work that, in
-the bot's own process, competes with the questions answered meanwhile (a p95 of
-68 ms and stalls of 0.6 s at a million sentences). Here a spawned child process
-reads, analyzes, merges and saves the index to the index folder; the parent only
-maps the saved arrays (a fraction of a second) and swaps. The child sends its
+A reload reads changed files, merges millions of postings and derives the context
+field and n-gram map: Python work that, in the bot's own process, competes with the
+questions answered meanwhile (a p95 of 68 ms and stalls of 0.6 s at a million
+sentences for a full rebuild). Here a spawned child process runs the job the engine
+hands it (a module-level function: this module does not import the engine, so
+there is no import circle) that reads, analyzes, merges and saves the index to the
+index folder; the parent only maps the saved arrays and swaps. The child sends its
 progress ticks and its outcome over a queue; it shares nothing else with the parent.
 
 When the index folder cannot be written, the child saves into a temporary folder
