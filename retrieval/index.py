@@ -500,48 +500,39 @@ def index_from_chunks(
     all_terms = sorted(set().union(*vocabs.values()))
     term_id = {t: i for i, t in enumerate(all_terms)}
     mapped = {
-        key: np.fromiter(map(term_id.__getitem__, v), np.int64, len(v)) for key, v in vocabs.items()
+        key: np.fromiter(map(term_id.__getitem__, v), np.int32, len(v)) for key, v in vocabs.items()
     }
     global_ids = [mapped[id(c.vocab)] for c in chunks]
     del term_id, mapped
     n_terms = len(all_terms)
 
-    # Postings of first occurrences only, placed term by term; chunks come in
-    # document order, so each term's sentence ids stay ascending.
-    kept = []
-    df = np.zeros(n_terms, dtype=np.int64)
+    # Postings of first occurrences only. Each chunk's are sorted by term and
+    # chunks come in document order, so a stable sort by term (a merge of already
+    # sorted runs) leaves each term's sentence ids ascending.
+    first_group = row_group.astype(np.int32)
+    parts_terms, parts_docs, parts_tf = [], [], []
     for chunk, ids, start in zip(chunks, global_ids, row0.tolist(), strict=False):
         rows = chunk.post_row.astype(np.int64) + start
         keep = is_first[rows]
-        terms = ids[chunk.post_term[keep]]
-        kept.append((terms, row_group[rows[keep]], chunk.post_tf[keep]))
-        df += np.bincount(terms, minlength=n_terms)
-    indptr = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum(df, out=indptr[1:])
-    n_postings = int(indptr[-1])
-    post_docs = np.empty(n_postings, dtype=np.int32)
-    post_terms = np.empty(n_postings, dtype=np.int64)
-    post_tf = np.empty(n_postings, dtype=np.float64)
-    filled = indptr[:-1].copy()
-    for terms, docs, tf in kept:
-        if not len(terms):
-            continue
-        # Within a chunk a term's postings are contiguous: rank them inside their run.
-        starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
-        run_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(terms)]))
-        at = filled[terms] + (np.arange(len(terms)) - starts[run_of])
-        post_docs[at] = docs
-        post_terms[at] = terms
-        post_tf[at] = tf
-        filled += np.bincount(terms, minlength=n_terms)
-    del kept
+        parts_terms.append(ids[chunk.post_term[keep]])
+        parts_docs.append(first_group[rows[keep]])
+        parts_tf.append(chunk.post_tf[keep])
+    del first_group
+    every_term = np.concatenate(parts_terms) if chunks else np.empty(0, np.int32)
+    order = np.argsort(every_term, kind="stable")
+    df = np.bincount(every_term, minlength=n_terms)
+    del every_term, parts_terms
+    post_docs = (np.concatenate(parts_docs) if chunks else np.empty(0, np.int32))[order]
+    post_tf = (np.concatenate(parts_tf) if chunks else np.empty(0, np.int32))[order]
+    del order, parts_docs, parts_tf
     # A chunk cut from a segment (retrieval/segments.py) may name terms none of its
     # rows holds any more: they leave the vocabulary, as a full build never met them.
     used = df > 0
     if not used.all():
-        df, indptr = df[used], np.r_[0, indptr[1:][used]]
-        post_terms = (np.cumsum(used) - 1)[post_terms]
+        df = df[used]
         all_terms = [t for t, u in zip(all_terms, used.tolist(), strict=True) if u]
+    indptr = np.zeros(len(df) + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
     vocab = {t: i for i, t in enumerate(all_terms)}
     del all_terms
 
@@ -549,9 +540,21 @@ def index_from_chunks(
         lucene_idf(df, n_docs) if params.idf == "lucene" else okapi_idf(df, n_docs, params.epsilon)
     )
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
-    dl = doc_len[post_docs].astype(np.float64)
-    norm = params.k1 * (1.0 - params.b + params.b * dl / avgdl) if n_docs else dl
-    weights = idf[post_terms] * (post_tf * (params.k1 + 1.0)) / (post_tf + norm)
+    # BM25's term-frequency factor, in place (three float64 arrays of every posting
+    # at a million sentences would be 450 MB of temporaries).
+    norm = doc_len[post_docs].astype(np.float64)
+    if n_docs:
+        norm *= params.b / avgdl
+        norm += 1.0 - params.b
+        norm *= params.k1
+    tf = post_tf.astype(np.float64)
+    del post_tf
+    norm += tf
+    weights = tf
+    weights *= params.k1 + 1.0
+    weights /= norm
+    del norm
+    weights *= np.repeat(idf, df)
 
     text_len = np.concatenate([c.text_len for c in chunks]) if chunks else np.empty(0, np.int64)
     offsets = np.zeros(n_rows + 1, dtype=np.int64)
@@ -595,10 +598,19 @@ def _group_rows(keys: bytes, n_terms: np.ndarray) -> tuple[np.ndarray, np.ndarra
     scored = np.flatnonzero(n_terms > 0)
     if not len(scored):
         return row_group, np.empty(0, dtype=np.int64)
-    words = np.frombuffer(keys, dtype=np.uint64).reshape(n_rows, _KEY_BYTES // 8)[scored]
-    order = np.lexsort(words.T[::-1])
-    ordered = words[order]
-    starts = np.r_[True, (ordered[1:] != ordered[:-1]).any(axis=1)]
+    words = np.frombuffer(keys, dtype=np.uint64).reshape(n_rows, _KEY_BYTES // 8)
+    head = words[scored, 0]
+    # Sorting by the first 8 bytes is enough unless two different keys share them
+    # (then the full 16 bytes are sorted).
+    order = np.argsort(head, kind="stable")
+    ordered_head = head[order]
+    tail = words[scored[order], 1]
+    same_head = ordered_head[1:] == ordered_head[:-1]
+    if np.any(same_head & (tail[1:] != tail[:-1])):
+        order = np.lexsort((words[scored, 1], head))
+        ordered_head, tail = head[order], words[scored[order], 1]
+        same_head = ordered_head[1:] == ordered_head[:-1]
+    starts = np.r_[True, ~(same_head & (tail[1:] == tail[:-1]))]
     first_rows = scored[order[starts]]
     by_first = np.argsort(first_rows, kind="stable")
     number = np.empty(len(by_first), dtype=np.int64)

@@ -56,9 +56,9 @@ from retrieval.index import (
     slice_chunk,
 )
 from retrieval.models import Document
-from retrieval.ngrams import NGRAMS_KEY, ngrams_of, updated_ngrams
+from retrieval.ngrams import NGRAMS_KEY, updated_ngrams
 from retrieval.normalize import PIPELINE_VERSION
-from retrieval.store import latest_index
+from retrieval.store import latest_ngrams
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +167,9 @@ def incremental_index(
     index.derived[TITLE_TERMS_KEY] = load_titles(root)
     seconds["merge"] = time.perf_counter() - started
     started = time.perf_counter()
-    previous = latest_index(index_dir, params)
+    previous = latest_ngrams(index_dir)
     if previous is not None:
-        old_terms = list(previous.vocab)  # in id order: the dict was built so
-        index.derived[NGRAMS_KEY] = updated_ngrams(old_terms, ngrams_of(previous), index.vocab)
-        del previous
+        index.derived[NGRAMS_KEY] = updated_ngrams(*previous, index.vocab)
     seconds["n-grams"] = time.perf_counter() - started
 
     started = time.perf_counter()

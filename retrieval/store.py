@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
 from dataclasses import asdict, fields
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,10 @@ _NGRAM_ARRAYS = ("indptr", "terms", "sizes")
 _NGRAM_FILES = tuple(f"ngram_{name}" for name in _NGRAM_ARRAYS)
 
 
+log = logging.getLogger(__name__)
+SOURCE_FIELDS = tuple(f.name for f in fields(Source))
+
+
 class StaleIndex(Exception):
     """The cache holds no usable index for this corpus; build one."""
 
@@ -48,8 +54,8 @@ def corpus_key(documents: list[Document], params: BM25Params) -> str:
     digest = hashlib.sha256()
     digest.update(f"format={FORMAT_VERSION};pipeline={PIPELINE_VERSION};".encode())
     digest.update(json.dumps(asdict(params), sort_keys=True).encode())
-    names = [f.name for f in fields(Source)]  # not asdict: it deep-copies (1 s at 94k files)
-    records = [[*(getattr(d.source, n) for n in names), d.digest, d.body_offset] for d in documents]
+    values = attrgetter(*SOURCE_FIELDS)  # not asdict: it deep-copies (1 s at 94k files)
+    records = [(*values(d.source), d.digest, d.body_offset) for d in documents]
     digest.update(json.dumps(records, ensure_ascii=False).encode())
     return digest.hexdigest()[:24]
 
@@ -76,11 +82,10 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
         np.save(tmp / "text_blob.npy", index.texts.blob, allow_pickle=False)
         np.save(tmp / "text_offsets.npy", index.texts.offsets, allow_pickle=False)
         terms = sorted(index.vocab, key=index.vocab.__getitem__)
-        names = [f.name for f in fields(Source)]  # not asdict: it deep-copies
         (tmp / "vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
         meta = {
-            "source_fields": names,
-            "sources": [[getattr(s, n) for n in names] for s in index.sources],
+            "source_fields": SOURCE_FIELDS,
+            "sources": list(map(attrgetter(*SOURCE_FIELDS), index.sources)),
             "digests": index.digests,
             "build_seconds": index.build_seconds,
         }
@@ -142,9 +147,7 @@ def load_index(
         index = SentenceIndex(
             params=params,
             corpus_key=key,
-            sources=[
-                Source(**dict(zip(meta["source_fields"], s, strict=True))) for s in meta["sources"]
-            ],
+            sources=_sources(meta),
             digests=list(meta["digests"]),
             texts=TextColumn(arrays.pop("text_blob"), arrays.pop("text_offsets")),
             vocab={term: i for i, term in enumerate(terms)},
@@ -176,22 +179,52 @@ def load_index(
         raise StaleIndex(f"cached index is unreadable: {exc}") from exc
 
 
-def latest_index(cache_dir: str | os.PathLike[str], params: BM25Params) -> SentenceIndex | None:
-    """The most recently saved usable index in `cache_dir`, whatever its corpus, or None."""
+def latest_ngrams(cache_dir: str | os.PathLike[str]) -> tuple[list[str], NgramVocab] | None:
+    """(vocabulary in id order, n-gram map) of the most recently saved index, or None.
+
+    Only those files are read: an update starts its n-gram map from them.
+    """
     folders = []
     try:
         for entry in Path(cache_dir).iterdir():
             manifest = entry / "manifest.json"
             if not entry.name.startswith(".") and manifest.is_file():
-                folders.append((manifest.stat().st_mtime_ns, entry.name))
+                folders.append((manifest.stat().st_mtime_ns, entry))
     except OSError:
         return None
-    for _, key in sorted(folders, reverse=True):
+    for _, folder in sorted(folders, reverse=True):
         try:
-            return load_index(cache_dir, key, params)
-        except StaleIndex:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            if manifest.get("format") != FORMAT_VERSION:
+                continue
+            terms = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+            grams = json.loads((folder / "ngrams.json").read_text(encoding="utf-8"))
+            arrays = [
+                np.load(folder / f"ngram_{name}.npy", mmap_mode="r", allow_pickle=False).view(
+                    np.ndarray
+                )
+                for name in _NGRAM_ARRAYS
+            ]
+            ngrams = NgramVocab({gram: i for i, gram in enumerate(grams)}, *arrays)
+            if (
+                len(terms) != manifest["n_terms"]
+                or len(ngrams.indptr) != len(grams) + 1
+                or int(ngrams.indptr[-1]) != len(ngrams.terms)
+                or len(ngrams.sizes) != len(terms)
+                or (len(ngrams.terms) and int(ngrams.terms.max()) >= len(terms))
+            ):
+                continue
+            return terms, ngrams
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.info("previous n-gram map in %s unusable: %s", folder, exc)
             continue
     return None
+
+
+def _sources(meta: dict) -> list[Source]:
+    if tuple(meta["source_fields"]) != SOURCE_FIELDS:
+        raise StaleIndex("cached index names other citation fields")
+    return [Source(*values) for values in meta["sources"]]
 
 
 def _check_shapes(index: SentenceIndex, manifest: dict) -> None:
