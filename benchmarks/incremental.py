@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,9 +53,10 @@ FACT_WORD = "الزعفران"
 CHANGED_LINE = "\nوأضاف المتحدث أن اللجنة ستجتمع مجددا الأسبوع المقبل لمراجعة النتائج.\n"
 
 
-def index_command(corpus: Path, index_dir: Path) -> tuple[float, str]:
-    """`coverage-bot index` in its own process: (wall seconds, its summary)."""
+def index_command(corpus: Path, index_dir: Path) -> tuple[float, float, str]:
+    """`coverage-bot index` in its own process: (wall seconds, CPU seconds, its summary)."""
     env = dict(os.environ, COVERAGE_BOT_CORPUS=str(corpus), COVERAGE_BOT_INDEX_DIR=str(index_dir))
+    cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
         [str(Path(sys.executable).with_name("coverage-bot")), "index"],
@@ -65,7 +67,13 @@ def index_command(corpus: Path, index_dir: Path) -> tuple[float, str]:
         cwd=ROOT,
     )
     said = [line for line in done.stdout.splitlines() if line.startswith("index:")]
-    return time.perf_counter() - started, said[0] if said else done.stdout.strip()
+    wall = time.perf_counter() - started
+    return wall, _children_cpu() - cpu, said[0] if said else done.stdout.strip()
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def reload_to_answer(corpus: Path, index_dir: Path) -> dict[str, float]:
@@ -137,11 +145,11 @@ def render(result: dict) -> str:
         "already serves: a child process updates and saves the index, the serving "
         "process maps it; timed from the file written to the new fact answered.",
         "",
-        f"| step, {size:,} sentences | seconds | what `index` printed |",
-        "|---|---|---|",
+        f"| step, {size:,} sentences | wall s | CPU s | what `index` printed |",
+        "|---|---|---|---|",
     ]
-    for name, (seconds, printed) in result["rows"].items():
-        lines.append(f"| `coverage-bot index`, {name} | {seconds:.2f} | {printed} |")
+    for name, (seconds, cpu, printed) in result["rows"].items():
+        lines.append(f"| `coverage-bot index`, {name} | {seconds:.2f} | {cpu:.2f} | {printed} |")
     engine = result["engine"]
     lines.append(f"| `Engine.open` (start-up, unchanged corpus) | {engine['open']:.2f} | |")
     lines.append(

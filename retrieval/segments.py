@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.json"
 TITLES_FILE = "titles.json"  # title -> analyzed terms, for the context field's title postings
-SEGMENT_FORMAT = 1
+SEGMENT_FORMAT = 2  # 2: vocabulary sorted
 # More live segments than this and the smallest are merged (each costs a slice in
 # every update, and a few files more to open).
 MAX_SEGMENTS = 24
@@ -298,13 +298,14 @@ def _concat(segments: list[Segment]) -> Segment:
 def concat_chunks(chunks: list[AnalyzedChunk]) -> AnalyzedChunk:
     """One chunk of several (documents already numbered consecutively), with one
     vocabulary of the terms its rows hold and postings sorted by (term, row)."""
-    vocab: dict[str, int] = {}
+    present = [np.unique(chunk.post_term).tolist() for chunk in chunks]
+    union = sorted({c.vocab[t] for c, ids in zip(chunks, present, strict=True) for t in ids})
+    vocab = {t: i for i, t in enumerate(union)}  # sorted, as index_from_chunks relies on
     terms, rows, tfs = [], [], []
     row0 = 0
-    for chunk in chunks:
-        present = np.unique(chunk.post_term)
+    for chunk, kept in zip(chunks, present, strict=True):
         ids = np.full(len(chunk.vocab), -1, dtype=np.int64)
-        ids[present] = [vocab.setdefault(chunk.vocab[t], len(vocab)) for t in present.tolist()]
+        ids[kept] = [vocab[chunk.vocab[t]] for t in kept]
         terms.append(ids[chunk.post_term])
         rows.append(chunk.post_row.astype(np.int64) + row0)
         tfs.append(chunk.post_tf)
@@ -410,7 +411,10 @@ def _check(name: str, chunk: AnalyzedChunk, manifest: dict) -> None:
         ),
         "keys": len(chunk.keys) == n_rows * _KEY_BYTES,
         "texts": len(chunk.text_blob) == manifest["text_bytes"] == int(chunk.text_len.sum()),
-        "vocabulary": len(chunk.vocab) == n_terms,
+        "vocabulary": len(chunk.vocab) == n_terms
+        and all(a < b for a, b in zip(chunk.vocab, chunk.vocab[1:], strict=False)),
+        "posting order": not n_postings
+        or bool(np.all(chunk.post_term[1:] >= chunk.post_term[:-1])),
         "postings": len(chunk.post_term) == len(chunk.post_row) == len(chunk.post_tf) == n_postings,
         "documents": not n_rows
         or (
