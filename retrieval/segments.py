@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.json"
 TITLES_FILE = "titles.json"  # title -> analyzed terms, for the context field's title postings
+_TITLES_LOADED = "title_terms_loaded"  # index.derived: how many titles came from TITLES_FILE
 SEGMENT_FORMAT = 2  # 2: vocabulary sorted
 # More live segments than this and the smallest are merged (each costs a slice in
 # every update, and a few files more to open).
@@ -164,7 +165,9 @@ def incremental_index(
     index = index_from_chunks(
         [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
     )
-    index.derived[TITLE_TERMS_KEY] = load_titles(root)
+    titles = load_titles(root)
+    index.derived[TITLE_TERMS_KEY] = titles
+    index.derived[_TITLES_LOADED] = len(titles)
     seconds["merge"] = time.perf_counter() - started
     started = time.perf_counter()
     previous = latest_ngrams(index_dir)
@@ -412,7 +415,8 @@ def _check(name: str, chunk: AnalyzedChunk, manifest: dict) -> None:
         "keys": len(chunk.keys) == n_rows * _KEY_BYTES,
         "texts": len(chunk.text_blob) == manifest["text_bytes"] == int(chunk.text_len.sum()),
         "vocabulary": len(chunk.vocab) == n_terms
-        and all(a < b for a, b in zip(chunk.vocab, chunk.vocab[1:], strict=False)),
+        and chunk.vocab == sorted(chunk.vocab)  # linear on sorted input, in C
+        and len(set(chunk.vocab)) == n_terms,
         "posting order": not n_postings
         or bool(np.all(chunk.post_term[1:] >= chunk.post_term[:-1])),
         "postings": len(chunk.post_term) == len(chunk.post_row) == len(chunk.post_tf) == n_postings,
@@ -493,8 +497,8 @@ def load_titles(root: Path) -> dict[str, list[str]]:
 def save_titles(root: Path, index: SentenceIndex) -> None:
     """Keep the analyzed titles of `index`'s documents (after its context field was built)."""
     known = index.derived.get(TITLE_TERMS_KEY)
-    if not isinstance(known, dict):
-        return
+    if not isinstance(known, dict) or len(known) == index.derived.get(_TITLES_LOADED):
+        return  # nothing new was analyzed (titles of removed files may stay: harmless)
     titles = {s.title: known[s.title] for s in index.sources if s.title in known}
     record = {"pipeline_version": PIPELINE_VERSION, "titles": titles}
     root.mkdir(parents=True, exist_ok=True)

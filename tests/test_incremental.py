@@ -11,8 +11,10 @@ analyzed again and the result is still a full rebuild's.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,10 @@ from retrieval import segments as segments_module
 from retrieval.corpus import load_corpus
 from retrieval.engine import SENTENCE_PARAMS, Engine, ReloadFailed
 from retrieval.index import SentenceIndex, build_index
+from retrieval.listing import list_corpus
+from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
+from retrieval.reread import read_corpus
 from retrieval.search import search
 from retrieval.segments import incremental_index, segments_dir
 from retrieval.store import corpus_key, save_index
@@ -250,3 +255,44 @@ def test_start_up_after_a_change_reads_only_the_changed_file(corpus: Path, tmp_p
 
 def engine_answers(index: SentenceIndex, question: str) -> str:
     return search(index, question).hits[0].text
+
+
+def aged(folder: Path) -> None:
+    """Every file's mtime an hour back: none is within the racy window of a listing."""
+    past = time.time() - 3600
+    for path in folder.rglob("*"):
+        os.utime(path, (past, past))
+
+
+def test_only_files_whose_size_mtime_or_ctime_changed_are_opened(
+    corpus: Path, tmp_path: Path
+) -> None:
+    (corpus / "sources.yaml").unlink()  # its entries apply by name: with it, all are read
+    (corpus / "empty.txt").write_text("  \n", "utf-8")
+    aged(corpus)
+    cache = tmp_path / "cache"
+    Engine(corpus, cache).open()
+    (corpus / "olives.txt").write_text(SENTENCES[0] + "\n", "utf-8")
+    edited = corpus / "002_092c1b17ba5817fe.txt"
+    before = edited.stat()
+    text = edited.read_text("utf-8")
+    edited.write_text(text.replace("بوتين", "بوتان"), "utf-8")  # same size
+    os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))  # the old mtime back
+    assert edited.stat().st_mtime_ns == before.st_mtime_ns, "only the ctime tells"
+
+    got, opened = read_corpus(corpus, list_corpus(corpus), segments_dir(cache), load_corpus)
+    want = load_corpus(corpus)
+    assert opened == 2, "the new file and the edited one"
+    assert [(d.source, d.digest, d.body_offset) for d in got.documents] == [
+        (d.source, d.digest, d.body_offset) for d in want.documents
+    ]
+    assert [d.doc for d in got.documents if d.text] == [edited.name, "olives.txt"]
+    assert got.problems == want.problems == [Problem("empty.txt", "skipped, empty (no text)")]
+
+
+def test_a_sources_file_means_every_file_is_read(corpus: Path, tmp_path: Path) -> None:
+    aged(corpus)
+    cache = tmp_path / "cache"
+    Engine(corpus, cache).open()
+    _, opened = read_corpus(corpus, list_corpus(corpus), segments_dir(cache), load_corpus)
+    assert opened == 6  # five articles and sources.yaml
