@@ -279,10 +279,13 @@ class Engine:
         if self.index_dir is not None:
             try:
                 save_index(index, self.index_dir)
-                save_titles(segments_dir(self.index_dir), index)
             except OSError as exc:
                 cache_error = f"index not cached in {self.index_dir}: {exc.strerror or exc}"
                 log.warning("%s", cache_error)
+            try:
+                save_titles(segments_dir(self.index_dir), index)
+            except OSError as exc:  # only the next update analyzes titles again
+                log.warning("analyzed titles not kept: %s", exc.strerror or exc)
         return index, False, cache_error
 
 
