@@ -23,7 +23,18 @@ from pathlib import Path
 
 from retrieval.segment import split_sentences
 
-ANT_NEWS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "ant-news.jsonl.xz"
+
+def _shared_bench() -> Path:
+    """shared/bench/ant-news.jsonl.xz in the nearest folder above this clone that has it."""
+    here = Path(__file__).resolve()
+    for parent in here.parents[1:]:
+        candidate = parent / "shared" / "bench" / "ant-news.jsonl.xz"
+        if candidate.is_file():
+            return candidate
+    return here.parents[2] / "shared" / "bench" / "ant-news.jsonl.xz"
+
+
+ANT_NEWS = _shared_bench()
 OUT = Path(__file__).resolve().parent / "out"
 SEED = 20180218
 SYNTHETIC_LINES = 12  # sentences per synthesized article

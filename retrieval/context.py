@@ -76,6 +76,9 @@ def member(sorted_ids: np.ndarray, probe: np.ndarray) -> np.ndarray:
     return sorted_ids[at] == probe
 
 
+TITLE_TERMS_KEY = "title_terms"  # index.derived: title -> its analyzed terms
+
+
 def context_of(index: SentenceIndex) -> ContextIndex:
     """The context field of `index`, built on first use and kept with the index."""
     cached = index.derived.get(CONTEXT_KEY)
@@ -105,15 +108,25 @@ def build_context(index: SentenceIndex) -> ContextIndex:
 def _title_postings(index: SentenceIndex) -> tuple[np.ndarray, np.ndarray]:
     """term -> documents whose title holds it (CSR, documents ascending)."""
     n_terms = len(index.vocab)
-    pair_terms: list[int] = []
-    pair_sources: list[int] = []
+    # Analyzed titles kept from an earlier build (retrieval/segments.py), else analyzed
+    # here: 94k titles are seconds of analysis. New ones are added to the same dict.
+    known: dict[str, list[str]] = index.derived.setdefault(TITLE_TERMS_KEY, {})  # type: ignore[assignment]
+    flat: list[str] = []
+    counts = np.zeros(len(index.sources), dtype=np.int64)
     for source_index, source in enumerate(index.sources):
-        ids = set(index.term_ids(analyze(source.title)))
-        pair_terms.extend(ids)
-        pair_sources.extend([source_index] * len(ids))
-    terms = np.asarray(pair_terms, dtype=np.int64)
-    sources = np.asarray(pair_sources, dtype=np.int32)
-    order = np.lexsort((sources, terms))
+        terms = known.get(source.title)
+        if terms is None:
+            terms = known[source.title] = analyze(source.title)
+        flat.extend(terms)
+        counts[source_index] = len(terms)
+    # All titles' terms looked up at once, then (term, document) pairs made unique.
+    vocab = index.vocab
+    ids = np.fromiter((vocab.get(t, -1) for t in flat), np.int64, len(flat))
+    docs = np.repeat(np.arange(len(index.sources), dtype=np.int64), counts)
+    found = ids >= 0
+    pairs = np.unique(ids[found] * max(len(index.sources), 1) + docs[found])
+    terms = pairs // max(len(index.sources), 1)
+    sources = (pairs % max(len(index.sources), 1)).astype(np.int32)
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
-    return indptr, sources[order]
+    return indptr, sources

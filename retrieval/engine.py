@@ -7,6 +7,8 @@ failed reload leaves the old index in service and raises `ReloadFailed` with
 the reason. Reloads never overlap. With an index folder, a reload builds and
 saves the new index in a child process (retrieval/rebuild.py) and this process
 only maps it: questions answered meanwhile do not wait for the build's Python work.
+Both are incremental: only changed files are read and analyzed (retrieval/reread.py,
+retrieval/segments.py), and the merged index equals a full rebuild's.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from retrieval.listing import Listing, cached_key_for, save_listing
 from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
 from retrieval.qtype import evidence_flags
-from retrieval.rebuild import ProgressFactory, RebuildFailed, rebuild
-from retrieval.roots import list_roots, load_roots
+from retrieval.rebuild import ProgressFactory, RebuildFailed, Rebuilt, rebuild, save_elsewhere
+from retrieval.reread import read_corpus, save_record
+from retrieval.roots import Roots
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
+from retrieval.segments import NotAnalyzed, incremental_index, save_titles, segments_dir
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
 
 log = logging.getLogger(__name__)
@@ -85,6 +89,7 @@ class Engine:
         self.corpus_dir = Path(corpus_dir)
         # Documents added from the bot, named uploads/NAME (retrieval/roots.py).
         self.uploads_dir = Path(uploads_dir) if uploads_dir is not None else None
+        self.roots = Roots(self.corpus_dir, self.uploads_dir)
         self.index_dir = Path(index_dir) if index_dir is not None else None
         self.params = params or SENTENCE_PARAMS
         self.ranking = ranking
@@ -114,19 +119,26 @@ class Engine:
         is unchanged opens without reading the files; `verify` reads and hashes
         every file as a reload does.
         """
-        return self._swap(progress, trust_listing=not verify, isolate=False).after
+        return self._swap(progress, trust_listing=not verify, isolate=False, verify=verify).after
 
     def reload(self, progress: ProgressFactory | None = None) -> ReloadReport:
         """Re-read the corpus and swap in its index; see the module docstring.
 
-        Always reads every file: a reload is how an admin says the corpus changed,
-        so it does not rely on sizes and mtimes. With an index folder the build
-        runs in a child process; without one (tests, `index_dir: null`) in this one.
+        A reload is how an admin says the corpus changed, so it does not trust the
+        start-up listing (sizes and mtimes); it reads every file whose size, mtime
+        or ctime changed (retrieval/reread.py: a write always sets the ctime) and
+        analyzes only documents no stored segment holds (retrieval/segments.py).
+        With an index folder the update runs in a child process; without one
+        (tests, `index_dir: null`) everything is read and built in this one.
         """
         return self._swap(progress, trust_listing=False, isolate=self.index_dir is not None)
 
     def _swap(
-        self, progress: ProgressFactory | None, trust_listing: bool, isolate: bool
+        self,
+        progress: ProgressFactory | None,
+        trust_listing: bool,
+        isolate: bool,
+        verify: bool = False,
     ) -> ReloadReport:
         if not self._reload_lock.acquire(blocking=False):
             raise ReloadInProgress("a reload is already running")
@@ -135,7 +147,7 @@ class Engine:
             if isolate:
                 after = self._load_in_child(progress)
             else:
-                after = self._load(progress, trust_listing)
+                after = self._load(progress, trust_listing, verify=verify)
             self._snapshot = after
             return _compare(before, after)
         finally:
@@ -157,7 +169,15 @@ class Engine:
         started = time.perf_counter()
         try:
             index, rebuilt = rebuild(
-                self.corpus_dir, self.index_dir, self.params, progress, self.uploads_dir
+                _build_and_save,
+                (
+                    str(self.corpus_dir),
+                    str(self.index_dir),
+                    self.params,
+                    str(self.uploads_dir) if self.uploads_dir is not None else None,
+                ),
+                self.params,
+                progress,
             )
         except RebuildFailed as exc:
             raise ReloadFailed(str(exc)) from exc
@@ -173,20 +193,25 @@ class Engine:
         )
 
     def _load(
-        self, progress: ProgressFactory | None, trust_listing: bool, derive: bool = True
+        self,
+        progress: ProgressFactory | None,
+        trust_listing: bool,
+        derive: bool = True,
+        verify: bool = False,
     ) -> Snapshot:
         """Read the corpus (or trust its listing) and load or build its index, in-process.
 
-        `derive` builds the ranking structures that are not stored with the index;
-        a child process that only saves the index skips them.
+        With an index folder, only files whose listing entry changed are read
+        (retrieval/reread.py) unless `verify`, and only documents no stored segment
+        holds are analyzed (retrieval/segments.py). `derive` builds the ranking
+        structures that are not stored with the index; a child process that only
+        saves the index skips them.
         """
         started = time.perf_counter()
         listing = None
         if self.index_dir is not None:
             try:
-                listing = list_roots(
-                    self.corpus_dir, self.uploads_dir
-                )  # before reading: an edit after shows
+                listing = self.roots.list()  # before reading: an edit after shows
             except OSError:
                 listing = None  # load_corpus names the problem
         if trust_listing and listing is not None and self.index_dir is not None:
@@ -194,17 +219,31 @@ class Engine:
             if quick is not None:
                 return quick
         try:
-            corpus = load_roots(self.corpus_dir, self.uploads_dir)
+            if self.index_dir is not None and not verify:
+                state = segments_dir(self.index_dir)
+                corpus, _ = read_corpus(self.roots, listing, state)
+            else:
+                corpus = self.roots.load()
         except CorpusError as exc:
             raise ReloadFailed(str(exc)) from exc
         if not corpus.documents:
             reasons = "; ".join(str(p) for p in corpus.problems[:5]) or "no .txt or .md files"
             raise ReloadFailed(f"no usable document in {self.corpus_dir} ({reasons})")
         key = corpus_key(corpus.documents, self.params)
-        index, from_cache, cache_error = self._cached_or_built(corpus, key, progress)
+        try:
+            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress)
+        except NotAnalyzed as exc:  # a segment went missing: read every file after all
+            log.info("reading every file: %s", exc)
+            try:
+                corpus = self.roots.load()
+            except CorpusError as exc2:
+                raise ReloadFailed(str(exc2)) from exc2
+            key = corpus_key(corpus.documents, self.params)
+            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress)
         if listing is not None and self.index_dir is not None and cache_error is None:
             try:
                 save_listing(self.index_dir / key, listing, corpus.problems)
+                save_record(segments_dir(self.index_dir), listing, corpus)
             except OSError as exc:  # only the next start-up is slower
                 log.warning("corpus listing not cached: %s", exc)
         if derive:
@@ -241,7 +280,10 @@ class Engine:
                 log.info("building the index: %s", exc)
         started = time.perf_counter()
         tick = progress(len(corpus.documents)) if progress else None
-        index = build_index(corpus.documents, key, self.params, progress=tick)
+        if self.index_dir is None:
+            index = build_index(corpus.documents, key, self.params, progress=tick)
+        else:
+            index, _ = incremental_index(corpus.documents, key, self.params, self.index_dir, tick)
         index.build_seconds = time.perf_counter() - started
         cache_error = None
         if self.index_dir is not None:
@@ -250,7 +292,37 @@ class Engine:
             except OSError as exc:
                 cache_error = f"index not cached in {self.index_dir}: {exc.strerror or exc}"
                 log.warning("%s", cache_error)
+            try:
+                save_titles(segments_dir(self.index_dir), index)
+            except OSError as exc:  # only the next update analyzes titles again
+                log.warning("analyzed titles not kept: %s", exc.strerror or exc)
         return index, False, cache_error
+
+
+def _build_and_save(
+    corpus_dir: str,
+    index_dir: str,
+    params: BM25Params,
+    uploads_dir: str | None,
+    progress: ProgressFactory,
+) -> Rebuilt:
+    """A reload's work in the child process (retrieval/rebuild.py): load, build, save."""
+    try:
+        engine = Engine(corpus_dir, index_dir, params, uploads_dir=uploads_dir)
+        snapshot = engine._load(progress, trust_listing=False, derive=False)
+    except ReloadFailed as exc:
+        raise RebuildFailed(str(exc)) from exc
+    folder, temporary = index_dir, False
+    if snapshot.cache_error is not None:
+        folder, temporary = save_elsewhere(snapshot.index), True
+    return Rebuilt(
+        folder,
+        snapshot.index.corpus_key,
+        snapshot.problems,
+        snapshot.from_cache,
+        snapshot.cache_error,
+        temporary,
+    )
 
 
 def _derive(index: SentenceIndex) -> None:

@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -267,11 +267,11 @@ class AnalyzedChunk:
     sent_pos: np.ndarray  # int32
     sent_start: np.ndarray  # int32: span in the file
     sent_end: np.ndarray  # int32
-    text_blob: bytes  # the sentences' texts, UTF-8, back to back
+    text_blob: bytes | np.ndarray  # the sentences' texts, UTF-8, back to back (uint8 if mapped)
     text_len: np.ndarray  # int64: bytes per sentence
-    keys: bytes  # 16-byte digest of each sentence's normalized text (its identity)
+    keys: bytes | np.ndarray  # 16-byte digest of each sentence's normalized text (its identity)
     n_terms: np.ndarray  # int32: terms per sentence (0: nothing to index)
-    vocab: list[str]  # chunk term id -> term
+    vocab: list[str]  # chunk term id -> term, sorted (so ids rise with the merged index's)
     post_term: np.ndarray  # int32: chunk term id, ascending
     post_row: np.ndarray  # int32: row within the chunk, ascending within a term
     post_tf: np.ndarray  # int32: occurrences of the term in the row
@@ -282,6 +282,39 @@ class AnalyzedChunk:
 
 
 _KEY_BYTES = 16
+
+
+def slice_chunk(chunk: AnalyzedChunk, first: int, stop: int, first_doc: int) -> AnalyzedChunk:
+    """Documents `first` ≤ i < `stop` of `chunk` (numbered as in its sent_doc), renumbered
+    from `first_doc`: the rows of a stored segment that the current corpus still holds.
+
+    Postings stay sorted by (term, row); the vocabulary is kept whole (terms no
+    kept row holds drop out in `index_from_chunks`).
+    """
+    lo = int(np.searchsorted(chunk.sent_doc, first, side="left"))
+    hi = int(np.searchsorted(chunk.sent_doc, stop, side="left"))
+    shift = first_doc - first
+    if lo == 0 and hi == chunk.n_rows:
+        return replace(chunk, sent_doc=(chunk.sent_doc + shift).astype(np.int32))
+    keep = (chunk.post_row >= lo) & (chunk.post_row < hi)
+    post_row = chunk.post_row[keep] - lo
+    starts = np.r_[0, np.cumsum(chunk.text_len[lo:hi])] + (
+        int(chunk.text_len[:lo].sum()) if lo else 0
+    )
+    return AnalyzedChunk(
+        sent_doc=(chunk.sent_doc[lo:hi] + shift).astype(np.int32),
+        sent_pos=chunk.sent_pos[lo:hi],
+        sent_start=chunk.sent_start[lo:hi],
+        sent_end=chunk.sent_end[lo:hi],
+        text_blob=bytes(memoryview(chunk.text_blob)[int(starts[0]) : int(starts[-1])]),
+        text_len=chunk.text_len[lo:hi],
+        keys=bytes(memoryview(chunk.keys)[lo * _KEY_BYTES : hi * _KEY_BYTES]),
+        n_terms=chunk.n_terms[lo:hi],
+        vocab=chunk.vocab,
+        post_term=chunk.post_term[keep],
+        post_row=post_row,
+        post_tf=chunk.post_tf[keep],
+    )
 
 
 def analyze_chunk(first_doc: int, texts: list[str], body_offsets: list[int]) -> AnalyzedChunk:
@@ -313,9 +346,15 @@ def analyze_chunk(first_doc: int, texts: list[str], body_offsets: list[int]) -> 
     n_rows = len(sent_doc)
     lengths = np.asarray(n_terms, dtype=np.int32)
     token_rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
-    pairs, tf = np.unique(
-        np.asarray(token_ids, dtype=np.int64) * max(n_rows, 1) + token_rows, return_counts=True
+    # Terms numbered in sorted order, as in the merged index: a chunk's postings
+    # then come in the merged index's term order (index_from_chunks relies on it).
+    terms_sorted = sorted(vocab)
+    rank = np.empty(len(terms_sorted), dtype=np.int64)
+    rank[np.fromiter(map(vocab.__getitem__, terms_sorted), np.int64, len(terms_sorted))] = (
+        np.arange(len(terms_sorted))
     )
+    token_ranks = rank[np.asarray(token_ids, dtype=np.int64)]
+    pairs, tf = np.unique(token_ranks * max(n_rows, 1) + token_rows, return_counts=True)
     return AnalyzedChunk(
         sent_doc=np.asarray(sent_doc, dtype=np.int32),
         sent_pos=np.asarray(sent_pos, dtype=np.int32),
@@ -325,7 +364,7 @@ def analyze_chunk(first_doc: int, texts: list[str], body_offsets: list[int]) -> 
         text_len=np.fromiter(map(len, encoded), dtype=np.int64, count=n_rows),
         keys=b"".join(keys),
         n_terms=lengths,
-        vocab=list(vocab),
+        vocab=terms_sorted,
         post_term=(pairs // max(n_rows, 1)).astype(np.int32),
         post_row=(pairs % max(n_rows, 1)).astype(np.int32),
         post_tf=tf.astype(np.int32),
@@ -360,42 +399,57 @@ def build_index(
     The result does not depend on the number of workers.
     """
     params = params or BM25Params()
+    pieces = analyze_documents(documents, progress, workers)
+    chunks = [slice_chunk(chunk, 0, hi - lo, lo) for lo, hi, chunk in pieces]
+    return index_from_chunks(
+        [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
+    )
+
+
+def analyze_documents(
+    documents: list[Document],
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> list[tuple[int, int, AnalyzedChunk]]:
+    """(lo, hi, chunk of documents[lo:hi] numbered from 0): the costly part of a build.
+
+    Runs in `workers` processes (default: every core this process may use, for
+    corpora large enough to gain from it).
+    """
     total_chars = sum(len(d.text) for d in documents)
     if workers is None:
         workers = default_workers() if total_chars >= PARALLEL_MIN_CHARS else 1
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     runs = _runs(documents, total_chars, workers * _CHUNKS_PER_WORKER if workers > 1 else 1)
-    chunks: list[AnalyzedChunk] = []
+    pieces: list[tuple[int, int, AnalyzedChunk]] = []
     if workers == 1:
         for lo, hi in runs:
-            chunks.append(_analyze_run(documents, lo, hi))
+            pieces.append((lo, hi, _analyze_run(documents, lo, hi)))
             if progress is not None:
                 progress(hi - lo)
-    else:
-        context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded bot
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [
-                pool.submit(
-                    analyze_chunk,
-                    lo,
-                    [d.text for d in documents[lo:hi]],
-                    [d.body_offset for d in documents[lo:hi]],
-                )
-                for lo, hi in runs
-            ]
-            for (lo, hi), future in zip(runs, futures, strict=True):
-                chunks.append(future.result())
-                if progress is not None:
-                    progress(hi - lo)
-    return index_from_chunks(
-        [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
-    )
+        return pieces
+    context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded bot
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(
+                analyze_chunk,
+                0,
+                [d.text for d in documents[lo:hi]],
+                [d.body_offset for d in documents[lo:hi]],
+            )
+            for lo, hi in runs
+        ]
+        for (lo, hi), future in zip(runs, futures, strict=True):
+            pieces.append((lo, hi, future.result()))
+            if progress is not None:
+                progress(hi - lo)
+    return pieces
 
 
 def _analyze_run(documents: list[Document], lo: int, hi: int) -> AnalyzedChunk:
     run = documents[lo:hi]
-    return analyze_chunk(lo, [d.text for d in run], [d.body_offset for d in run])
+    return analyze_chunk(0, [d.text for d in run], [d.body_offset for d in run])
 
 
 def _runs(documents: list[Document], total_chars: int, n_runs: int) -> list[tuple[int, int]]:
@@ -432,19 +486,9 @@ def index_from_chunks(
     # Unique non-empty sentences become BM25 documents, numbered in order of first
     # occurrence; duplicates point at them.
     keys = b"".join(c.keys for c in chunks)
-    group_of_key: dict[bytes, int] = {}
-    row_group = np.full(n_rows, -1, dtype=np.int64)
-    doc_rows: list[int] = []
-    for row in np.flatnonzero(n_terms_all > 0).tolist():
-        key = keys[row * _KEY_BYTES : (row + 1) * _KEY_BYTES]
-        group = group_of_key.get(key)
-        if group is None:
-            group = group_of_key[key] = len(doc_rows)
-            doc_rows.append(row)
-        row_group[row] = group
-    del group_of_key, keys
-    n_docs = len(doc_rows)
-    doc_rows_arr = np.asarray(doc_rows, dtype=np.int64)
+    row_group, doc_rows_arr = _group_rows(keys, n_terms_all)
+    del keys
+    n_docs = len(doc_rows_arr)
     is_first = np.zeros(n_rows, dtype=bool)
     is_first[doc_rows_arr] = True
     grouped = np.flatnonzero(row_group >= 0)
@@ -454,51 +498,76 @@ def index_from_chunks(
     np.cumsum(np.bincount(row_group[grouped], minlength=n_docs), out=dup_indptr[1:])
     doc_len = n_terms_all[doc_rows_arr].astype(np.int32)
 
-    # One vocabulary, terms numbered in order of first occurrence.
-    vocab: dict[str, int] = {}
-    global_ids = [
-        np.fromiter((vocab.setdefault(t, len(vocab)) for t in c.vocab), np.int64, len(c.vocab))
-        for c in chunks
-    ]
-    n_terms = len(vocab)
+    # One vocabulary, sorted: the numbering depends only on the terms, not on how
+    # the corpus was cut into chunks, so an incremental merge (retrieval/segments.py)
+    # numbers terms exactly as a full build does.
+    # Pieces of one stored segment share its vocabulary list: each is mapped once.
+    vocabs = {id(c.vocab): c.vocab for c in chunks}
+    all_terms = sorted(set().union(*vocabs.values()))
+    term_id = {t: i for i, t in enumerate(all_terms)}
+    mapped = {
+        key: np.fromiter(map(term_id.__getitem__, v), np.int32, len(v)) for key, v in vocabs.items()
+    }
+    global_ids = [mapped[id(c.vocab)] for c in chunks]
+    del term_id, mapped
+    n_terms = len(all_terms)
 
-    # Postings of first occurrences only, placed term by term; chunks come in
-    # document order, so each term's sentence ids stay ascending.
+    # Postings of first occurrences only. Each chunk's are sorted by term and chunks
+    # come in document order, so a posting's place is its term's start, plus the
+    # term's postings in earlier chunks, plus its rank within its chunk's run: a
+    # counting sort, one gather and two scatters per chunk (a stable argsort of
+    # every posting cost three times as much at a million sentences).
+    first_group = row_group.astype(np.int32)
     kept = []
     df = np.zeros(n_terms, dtype=np.int64)
     for chunk, ids, start in zip(chunks, global_ids, row0.tolist(), strict=False):
         rows = chunk.post_row.astype(np.int64) + start
         keep = is_first[rows]
         terms = ids[chunk.post_term[keep]]
-        kept.append((terms, row_group[rows[keep]], chunk.post_tf[keep]))
-        df += np.bincount(terms, minlength=n_terms)
+        counts = np.bincount(terms, minlength=n_terms)
+        kept.append((terms, counts, first_group[rows[keep]], chunk.post_tf[keep]))
+        df += counts
+    del first_group
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
-    n_postings = int(indptr[-1])
-    post_docs = np.empty(n_postings, dtype=np.int32)
-    post_terms = np.empty(n_postings, dtype=np.int64)
-    post_tf = np.empty(n_postings, dtype=np.float64)
-    filled = indptr[:-1].copy()
-    for terms, docs, tf in kept:
-        if not len(terms):
-            continue
-        # Within a chunk a term's postings are contiguous: rank them inside their run.
-        starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
-        run_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(terms)]))
-        at = filled[terms] + (np.arange(len(terms)) - starts[run_of])
+    post_docs = np.empty(int(indptr[-1]), dtype=np.int32)
+    post_tf = np.empty(int(indptr[-1]), dtype=np.int32)
+    filled = indptr[:-1].copy()  # where each term's next postings go
+    for terms, counts, docs, tf in kept:
+        base = filled - (np.cumsum(counts) - counts)  # place - position within the chunk
+        at = base[terms] + np.arange(len(terms))
         post_docs[at] = docs
-        post_terms[at] = terms
         post_tf[at] = tf
-        filled += np.bincount(terms, minlength=n_terms)
-    del kept
+        filled += counts
+    del kept, filled
+    # A chunk cut from a segment (retrieval/segments.py) may name terms none of its
+    # rows holds any more: they leave the vocabulary, as a full build never met them.
+    used = df > 0
+    if not used.all():
+        df, indptr = df[used], np.r_[0, indptr[1:][used]]
+        all_terms = [t for t, u in zip(all_terms, used.tolist(), strict=True) if u]
+    vocab = {t: i for i, t in enumerate(all_terms)}
+    del all_terms
 
     idf = (
         lucene_idf(df, n_docs) if params.idf == "lucene" else okapi_idf(df, n_docs, params.epsilon)
     )
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
-    dl = doc_len[post_docs].astype(np.float64)
-    norm = params.k1 * (1.0 - params.b + params.b * dl / avgdl) if n_docs else dl
-    weights = idf[post_terms] * (post_tf * (params.k1 + 1.0)) / (post_tf + norm)
+    # BM25's term-frequency factor, in place (three float64 arrays of every posting
+    # at a million sentences would be 450 MB of temporaries).
+    norm = doc_len[post_docs].astype(np.float64)
+    if n_docs:
+        norm *= params.b / avgdl
+        norm += 1.0 - params.b
+        norm *= params.k1
+    tf = post_tf.astype(np.float64)
+    del post_tf
+    norm += tf
+    weights = tf
+    weights *= params.k1 + 1.0
+    weights /= norm
+    del norm
+    weights *= np.repeat(idf, df)
 
     text_len = np.concatenate([c.text_len for c in chunks]) if chunks else np.empty(0, np.int64)
     offsets = np.zeros(n_rows + 1, dtype=np.int64)
@@ -529,6 +598,38 @@ def index_from_chunks(
         post_docs=post_docs,
         post_weights=weights,
     )
+
+
+def _group_rows(keys: bytes, n_terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group rows by sentence identity: (row -> group or -1 for empty rows, group -> first row).
+
+    Groups are numbered in order of their first row. Sorting the 16-byte keys
+    (as two uint64 words, stably) puts equal ones together with the earliest row first.
+    """
+    n_rows = len(n_terms)
+    row_group = np.full(n_rows, -1, dtype=np.int64)
+    scored = np.flatnonzero(n_terms > 0)
+    if not len(scored):
+        return row_group, np.empty(0, dtype=np.int64)
+    words = np.frombuffer(keys, dtype=np.uint64).reshape(n_rows, _KEY_BYTES // 8)
+    head = words[scored, 0]
+    # Sorting by the first 8 bytes is enough unless two different keys share them
+    # (then the full 16 bytes are sorted).
+    order = np.argsort(head, kind="stable")
+    ordered_head = head[order]
+    tail = words[scored[order], 1]
+    same_head = ordered_head[1:] == ordered_head[:-1]
+    if np.any(same_head & (tail[1:] != tail[:-1])):
+        order = np.lexsort((words[scored, 1], head))
+        ordered_head, tail = head[order], words[scored[order], 1]
+        same_head = ordered_head[1:] == ordered_head[:-1]
+    starts = np.r_[True, ~(same_head & (tail[1:] == tail[:-1]))]
+    first_rows = scored[order[starts]]
+    by_first = np.argsort(first_rows, kind="stable")
+    number = np.empty(len(by_first), dtype=np.int64)
+    number[by_first] = np.arange(len(by_first))
+    row_group[scored[order]] = number[np.cumsum(starts) - 1]
+    return row_group, first_rows[by_first]
 
 
 def okapi_idf(df: np.ndarray, n_docs: int, epsilon: float) -> np.ndarray:

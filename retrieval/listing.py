@@ -3,14 +3,15 @@
 Checking that a cached index matches the corpus by content means reading and
 hashing every file: 10 s for 94k files at a million sentences, where mapping the
 index takes 0.4 s. Instead, the index folder keeps the listing its corpus was read
-under: every corpus file's (path, size, mtime in ns) and `sources.yaml`'s, taken
-before the files were read. At start-up, a corpus whose listing is the same is
+under: every corpus file's (path, size, mtime and ctime in ns) and `sources.yaml`'s,
+taken before the files were read. At start-up, a corpus whose listing is the same is
 taken to be the same corpus, so opening costs one `stat` per file.
 
 The trade-off: an edit that keeps a file's size and its modification time to the
 nanosecond (a tool that restores mtimes, e.g. `rsync -a` of a same-size change,
-or `touch -d`) is not seen until the content is checked: by `coverage-bot index
---verify` or a `/reload`, which always read and hash every file. A file modified
+or `touch -d`) is not seen at start-up: `coverage-bot index --verify` reads and
+hashes every file, and a `/reload` reads every file whose ctime changed too (the
+ctime is set by every write and by nothing else on request; retrieval/reread.py). A file modified
 within the last seconds before the listing was taken is never trusted (its mtime
 may not have ticked yet), so such a corpus is read in full next time.
 """
@@ -34,15 +35,19 @@ RACY_NS = 2_000_000_000
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """(path, size, mtime_ns) of every corpus file and of sources.yaml, sorted by path."""
+    """(path, size, mtime_ns, ctime_ns) of every corpus file and of sources.yaml, by path.
 
-    files: tuple[tuple[str, int, int], ...]
+    The ctime is what makes an entry trustworthy for reading only changed files
+    (retrieval/reread.py): every write sets it, and no tool sets it back.
+    """
+
+    files: tuple[tuple[str, int, int, int], ...]
     taken_ns: int  # wall clock when the files were stat'ed
     skipped: tuple[str, ...] = ()  # what the walk itself refused (links leading outside)
 
     def trustworthy(self) -> bool:
         """No file was modified so close to the listing that its mtime could hide an edit."""
-        return all(mtime < self.taken_ns - RACY_NS for _, _, mtime in self.files)
+        return all(mtime < self.taken_ns - RACY_NS for _, _, mtime, _ in self.files)
 
 
 def list_corpus(folder: str | os.PathLike[str]) -> Listing:
@@ -55,7 +60,7 @@ def list_corpus(folder: str | os.PathLike[str]) -> Listing:
     root = os.fspath(folder)
     taken = time.time_ns()
     refused: list[Problem] = []
-    files: list[tuple[str, int, int]] = []
+    files: list[tuple[str, int, int, int]] = []
     _walk(root, "", Path(root).resolve(), files, refused)
     extra = os.path.join(root, SOURCES_FILE)
     if os.path.isfile(extra):
@@ -67,7 +72,7 @@ def _walk(
     folder: str,
     prefix: str,
     real_root: Path,
-    files: list[tuple[str, int, int]],
+    files: list[tuple[str, int, int, int]],
     refused: list[Problem],
 ) -> None:
     with os.scandir(folder) as entries:
@@ -89,12 +94,12 @@ def _walk(
         files.append(_entry(entry.path, rel))
 
 
-def _entry(path: str, rel: str) -> tuple[str, int, int]:
+def _entry(path: str, rel: str) -> tuple[str, int, int, int]:
     try:
         info = os.stat(path)
     except OSError:
-        return (rel, -1, -1)
-    return (rel, info.st_size, info.st_mtime_ns)
+        return (rel, -1, -1, -1)
+    return (rel, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def save_listing(index_folder: Path, listing: Listing, problems: list[Problem]) -> None:
@@ -108,7 +113,7 @@ def save_listing(index_folder: Path, listing: Listing, problems: list[Problem]) 
     fd, tmp = tempfile.mkstemp(prefix=".listing.", dir=index_folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(record, out, ensure_ascii=False)
+            out.write(json.dumps(record, ensure_ascii=False))  # C encoder; dump() is Python
         os.replace(tmp, index_folder / LISTING_FILE)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -126,7 +131,10 @@ def cached_key_for(cache_dir: Path, listing: Listing) -> tuple[str, list[Problem
             record = json.loads((folder / LISTING_FILE).read_text(encoding="utf-8"))
             stored = tuple(tuple(f) for f in record["files"])
             skipped = tuple(record["skipped"])
-            if stored != listing.files or skipped != listing.skipped:
+            # Sizes and mtimes only: the documented trade-off of start-up (module docstring).
+            if [f[:3] for f in stored] != [f[:3] for f in listing.files]:
+                continue
+            if skipped != listing.skipped:
                 continue
             stored_listing = Listing(stored, int(record["taken_ns"]), skipped)  # type: ignore[arg-type]
             if not stored_listing.trustworthy():

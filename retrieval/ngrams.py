@@ -77,3 +77,38 @@ def build_ngrams(vocab: dict[str, int]) -> NgramVocab:
     indptr = np.zeros(len(gram_ids) + 1, dtype=np.int64)
     np.cumsum(np.bincount(g, minlength=len(gram_ids)), out=indptr[1:])
     return NgramVocab(gram_ids, indptr, t[order], sizes)
+
+
+def updated_ngrams(old_terms: list[str], old: NgramVocab, vocab: dict[str, int]) -> NgramVocab:
+    """The n-gram map of `vocab`, from the map of an earlier vocabulary `old_terms`.
+
+    Only terms the old vocabulary lacked are cut into n-grams (an incremental
+    update adds a few; the whole vocabulary is ~1 s of Python at a million
+    sentences). Gram numbers may differ from `build_ngrams(vocab)`'s and grams of
+    removed terms stay with no terms; `similar` answers exactly the same.
+    """
+    new_id = np.fromiter((vocab.get(t, -1) for t in old_terms), np.int64, len(old_terms))
+    pair_gram = np.repeat(np.arange(len(old.indptr) - 1, dtype=np.int64), np.diff(old.indptr))
+    pair_term = new_id[old.terms]
+    kept = pair_term >= 0
+    sizes = np.zeros(len(vocab), dtype=np.int32)
+    survived = new_id >= 0
+    sizes[new_id[survived]] = old.sizes[survived]
+    gram_ids = dict(old.gram_ids)
+    known = set(old_terms)
+    extra_grams: list[int] = []
+    extra_terms: list[int] = []
+    for term, term_id in vocab.items():
+        if term in known:
+            continue
+        own = grams(term)
+        sizes[term_id] = len(own)
+        for gram in own:
+            extra_grams.append(gram_ids.setdefault(gram, len(gram_ids)))
+            extra_terms.append(term_id)
+    g = np.concatenate([pair_gram[kept], np.asarray(extra_grams, dtype=np.int64)])
+    t = np.concatenate([pair_term[kept], np.asarray(extra_terms, dtype=np.int64)]).astype(np.int32)
+    order = np.lexsort((t, g))
+    indptr = np.zeros(len(gram_ids) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(g, minlength=len(gram_ids)), out=indptr[1:])
+    return NgramVocab(gram_ids, indptr, t[order], sizes)

@@ -1,10 +1,12 @@
 """Rebuilding the index in a child process, so the serving process keeps its GIL.
 
-A reload reads ~94k files and merges millions of postings: Python work that, in
-the bot's own process, competes with the questions answered meanwhile (a p95 of
-68 ms and stalls of 0.6 s at a million sentences). Here a spawned child process
-reads, analyzes, merges and saves the index to the index folder; the parent only
-maps the saved arrays (a fraction of a second) and swaps. The child sends its
+A reload reads changed files, merges millions of postings and derives the context
+field and n-gram map: Python work that, in the bot's own process, competes with the
+questions answered meanwhile (a p95 of 68 ms and stalls of 0.6 s at a million
+sentences for a full rebuild). Here a spawned child process runs the job the engine
+hands it (a module-level function: this module does not import the engine, so
+there is no import circle) that reads, analyzes, merges and saves the index to the
+index folder; the parent only maps the saved arrays and swaps. The child sends its
 progress ticks and its outcome over a queue; it shares nothing else with the parent.
 
 When the index folder cannot be written, the child saves into a temporary folder
@@ -23,7 +25,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from retrieval.index import BM25Params, SentenceIndex
 from retrieval.models import Problem
@@ -56,21 +57,23 @@ class Rebuilt:
 
 
 def rebuild(
-    corpus_dir: Path,
-    index_dir: Path,
+    job: Callable[..., Rebuilt],
+    args: tuple,
     params: BM25Params,
     progress: ProgressFactory | None = None,
-    uploads_dir: Path | None = None,
 ) -> tuple[SentenceIndex, Rebuilt]:
-    """Build (or find) the index of `corpus_dir` in a child process; map it here.
+    """Run `job(*args, progress)` in a child process; map the index it saved here.
 
-    Raises RebuildFailed with the child's reason when it produced no index.
+    `job` is a module-level function (the child imports it by name; this module
+    knows nothing of the engine that uses it) that builds and saves an index and
+    returns where, or raises RebuildFailed. Raises RebuildFailed with the child's
+    reason when it produced no index.
     """
     context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded bot
     messages = context.Queue()
     child = context.Process(
         target=_child,
-        args=(str(corpus_dir), str(index_dir), params, messages, uploads_dir),
+        args=(job, args, messages),
         name="coverage-bot-rebuild",
     )
     child.start()
@@ -117,15 +120,8 @@ def _follow(
             return value
 
 
-def _child(
-    corpus_dir: str,
-    index_dir: str,
-    params: BM25Params,
-    messages: multiprocessing.Queue,
-    uploads_dir: Path | None = None,
-) -> None:
-    """The child's whole job: an Engine load without derived structures, then save."""
-    from retrieval.engine import Engine, ReloadFailed  # the child imports what it runs
+def _child(job: Callable[..., Rebuilt], args: tuple, messages: multiprocessing.Queue) -> None:
+    """The child's whole job: run `job`, relaying its progress, and report its outcome."""
 
     def progress(total: int) -> Callable[[int], None]:
         messages.put(("total", total))
@@ -135,22 +131,16 @@ def _child(
     with contextlib.suppress(OSError):  # if not permitted, it competes at equal priority
         os.nice(REBUILD_NICENESS)
     try:
-        engine = Engine(corpus_dir, index_dir, params, uploads_dir=uploads_dir)
-        snapshot = engine._load(progress, trust_listing=False, derive=False)
-        folder, temporary = index_dir, False
-        if snapshot.cache_error is not None:
-            folder, temporary = tempfile.mkdtemp(prefix="coverage-bot-index-"), True
-            save_index(snapshot.index, folder)
-        outcome: Rebuilt | str = Rebuilt(
-            folder,
-            snapshot.index.corpus_key,
-            snapshot.problems,
-            snapshot.from_cache,
-            snapshot.cache_error,
-            temporary,
-        )
-    except ReloadFailed as exc:
+        outcome: Rebuilt | str = job(*args, progress)
+    except RebuildFailed as exc:
         outcome = str(exc)
     except Exception as exc:  # reported to the admin; the old index keeps serving
         outcome = f"{type(exc).__name__}: {exc} (after {time.perf_counter() - started:.1f} s)"
     messages.put(("done", outcome))
+
+
+def save_elsewhere(index: SentenceIndex) -> str:
+    """Save `index` into a new temporary cache folder (the index folder could not take it)."""
+    folder = tempfile.mkdtemp(prefix="coverage-bot-index-")
+    save_index(index, folder)
+    return folder

@@ -10,12 +10,12 @@ the upload of the same name is skipped and reported.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from retrieval.corpus import Corpus, CorpusError, load_corpus
+from retrieval.corpus import Corpus, CorpusError, load_corpus, read_documents
 from retrieval.listing import Listing, list_corpus
-from retrieval.models import Problem
+from retrieval.models import Document, Problem
 
 UPLOADS_PREFIX = "uploads/"
 
@@ -49,7 +49,7 @@ def list_roots(corpus_dir: Path, uploads_dir: Path | None) -> Listing:
     if uploads_dir is None or not os.path.isdir(uploads_dir):
         return main
     extra = list_corpus(uploads_dir)
-    files = main.files + tuple((UPLOADS_PREFIX + p, s, m) for p, s, m in extra.files)
+    files = main.files + tuple((UPLOADS_PREFIX + p, *stat) for p, *stat in extra.files)
     skipped = main.skipped + tuple(UPLOADS_PREFIX + s for s in extra.skipped)
     return Listing(tuple(sorted(files)), min(main.taken_ns, extra.taken_ns), skipped)
 
@@ -59,3 +59,34 @@ def folders_read(corpus_dir: Path, uploads_dir: Path | None) -> str:
     if uploads_dir is None:
         return str(corpus_dir)
     return f"{corpus_dir} + {uploads_dir}"
+
+
+@dataclass(frozen=True, slots=True)
+class Roots:
+    """The folders one corpus is read from, as the engine and retrieval/reread.py use them."""
+
+    corpus_dir: Path
+    uploads_dir: Path | None = None
+
+    def load(self) -> Corpus:
+        """Every document of both folders (`load_roots`)."""
+        return load_roots(self.corpus_dir, self.uploads_dir)
+
+    def list(self) -> Listing:
+        """Every file of both folders with its size and times (`list_roots`)."""
+        return list_roots(self.corpus_dir, self.uploads_dir)
+
+    def read(self, doc: str) -> tuple[Document | None, list[Problem]]:
+        """One document by its corpus name (`uploads/NAME` for an upload), read as a load
+        reads it; None with the problems when it cannot be used."""
+        folder, rel = self.corpus_dir, doc
+        if self.uploads_dir is not None and doc.startswith(UPLOADS_PREFIX):
+            folder, rel = self.uploads_dir, doc[len(UPLOADS_PREFIX) :]
+        documents, problems = read_documents(folder, [rel])
+        if folder is self.corpus_dir:
+            return (documents[0] if documents else None), problems
+        renamed = [Problem(UPLOADS_PREFIX + p.path, p.reason) for p in problems]
+        if not documents:
+            return None, renamed
+        document = documents[0]
+        return replace(document, source=replace(document.source, doc=doc)), renamed

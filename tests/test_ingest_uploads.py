@@ -133,7 +133,7 @@ def test_uploads_join_the_corpus_as_uploads_name(tmp_path: Path):
     )
     assert corpus.problems == [], "provenance keys are not reported as unknown"
     listing = list_roots(SEEDS, tmp_path / "uploads")
-    assert f"uploads/{stored.name}" in [path for path, _, _ in listing.files]
+    assert f"uploads/{stored.name}" in [path for path, *_ in listing.files]
     assert load_roots(SEEDS, tmp_path / "never-made").documents == load_roots(SEEDS, None).documents
 
 

@@ -1,0 +1,512 @@
+"""Analyzed segments: the incremental index. A changed file re-analyzes that file only.
+
+Analysis (segmentation, normalization, stemming) is nearly all of a build (~40 s
+of ~45 s at a million sentences); merging analyzed chunks into an index is
+array work. So the analysis is kept, Lucene-style, in immutable segments beside
+the index: `index_dir/segments/<name>/`, each the `AnalyzedChunk` of a run of
+documents (sentence table, texts, sentence identities, counted postings in a
+segment-local vocabulary) and the sha256 digests of those documents, its name
+a hash of those digests and the pipeline version. `catalog.json` names the live
+segments.
+
+An update looks every current document up by digest. Documents found in a
+segment are taken from it; the rest (new or changed files) are analyzed into
+one new small segment. A removed or changed document's rows stay in their old
+segment but are not taken: the current corpus is the deletion mask (Lucene keeps
+a bitmap per segment; here the list of digests already says which rows live,
+so nothing else has to be written or kept consistent). The index is then merged
+from the live rows in corpus order by the same `index_from_chunks` a full build
+uses, which recomputes IDF, average length and every impact over the whole
+corpus: scores are exactly a full rebuild's (tests/test_incremental.py compares
+every array). Keeping postings per segment and scoring across segments at query
+time (Lucene's way) would avoid the merge, but every impact depends on the
+global IDF and average length, so each question would redo that arithmetic and
+the search, context and n-gram code would all have to learn segments; the
+global merge costs a few seconds at a million sentences and leaves search as it is.
+
+Merges keep the segment count bounded: past MAX_SEGMENTS, the smallest are
+rewritten into one (array work, no analysis), and a segment most of whose rows
+are dead is rewritten with its live documents only. A segment that is missing,
+half-written or inconsistent is never trusted: its documents are analyzed again.
+Segments and the catalog are written to temporary names and renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.context import TITLE_TERMS_KEY
+from retrieval.index import (
+    AnalyzedChunk,
+    BM25Params,
+    SentenceIndex,
+    analyze_documents,
+    index_from_chunks,
+    slice_chunk,
+)
+from retrieval.models import Document
+from retrieval.ngrams import NGRAMS_KEY, updated_ngrams
+from retrieval.normalize import PIPELINE_VERSION
+from retrieval.store import latest_ngrams
+
+log = logging.getLogger(__name__)
+
+CATALOG_FILE = "catalog.json"
+TITLES_FILE = "titles.json"  # title -> analyzed terms, for the context field's title postings
+_TITLES_LOADED = "title_terms_loaded"  # index.derived: how many titles came from TITLES_FILE
+SEGMENT_FORMAT = 2  # 2: vocabulary sorted
+# More live segments than this and the smallest are merged (each costs a slice in
+# every update, and a few files more to open).
+MAX_SEGMENTS = 24
+# A segment with fewer live rows than this share is rewritten with those rows only.
+MIN_LIVE_SHARE = 0.5
+_ARRAYS = (
+    "sent_doc", "sent_pos", "sent_start", "sent_end", "text_len", "n_terms",
+    "post_term", "post_row", "post_tf",
+)  # fmt: skip
+_KEY_BYTES = 16
+
+
+def segments_dir(index_dir: Path) -> Path:
+    """Where the segments of an index folder live: beside it (`index` -> `index.segments`),
+    so the index folder keeps holding index versions only."""
+    index_dir = Path(index_dir)
+    return index_dir.with_name(index_dir.name + ".segments")
+
+
+class NotAnalyzed(Exception):
+    """Documents taken without their text (retrieval/reread.py) that no segment holds."""
+
+
+class BadSegment(Exception):
+    """A stored segment that cannot be trusted; its documents are analyzed again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stored analysis: documents (by digest) and their chunk, numbered from 0."""
+
+    name: str
+    digests: list[str]
+    chunk: AnalyzedChunk
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """What an incremental build did, for logs and benchmarks."""
+
+    analyzed_docs: int  # documents analyzed now (new or changed content)
+    reused_docs: int
+    segments: int  # live segments after the update
+    merged: int  # segments rewritten by a merge
+    seconds: dict[str, float]  # load / analyze / merge / save
+
+
+def segment_name(digests: list[str]) -> str:
+    """Names a segment by its content: the pipeline and its documents' digests."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(f"segment={SEGMENT_FORMAT};pipeline={PIPELINE_VERSION};".encode())
+    for digest in digests:
+        h.update(digest.encode("ascii") + b"\n")
+    return h.hexdigest()
+
+
+def incremental_index(
+    documents: list[Document],
+    corpus_key: str,
+    params: BM25Params,
+    index_dir: Path,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> tuple[SentenceIndex, Update]:
+    """The index of `documents`, analyzing only those no segment of `index_dir` holds.
+
+    Documents need their text only when their digest is in no segment (else
+    NotAnalyzed). The result equals `build_index(documents, corpus_key, params)`
+    array for array. The n-gram map of the vocabulary is updated from the
+    previous index in `index_dir` when there is one.
+    """
+    root = segments_dir(index_dir)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    segments = load_catalog(root)
+    seconds["load"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    where = _locate(segments)
+    # Repeated files are analyzed (and stored) in place, not once: a segment then
+    # holds the corpus's runs of documents unbroken, and a merge takes few slices.
+    todo = [d for d in documents if d.digest not in where]
+    unread = [d.doc for d in todo if not d.text]
+    if unread:
+        raise NotAnalyzed(f"{len(unread)} documents not read and not analyzed, e.g. {unread[0]}")
+    fresh = _analyze(todo, progress, workers)
+    if progress is not None:
+        progress(len(documents) - len(todo))
+    seconds["analyze"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for segment in fresh:
+        where.update(_locate([segment], first=len(segments)))
+        segments.append(segment)
+    pieces = _pieces(documents, segments, where)
+    chunks = [slice_chunk(segments[s].chunk, lo, hi, first) for s, lo, hi, first in pieces]
+    index = index_from_chunks(
+        [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
+    )
+    titles = load_titles(root)
+    index.derived[TITLE_TERMS_KEY] = titles
+    index.derived[_TITLES_LOADED] = len(titles)
+    seconds["merge"] = time.perf_counter() - started
+    started = time.perf_counter()
+    previous = latest_ngrams(index_dir)
+    if previous is not None:
+        index.derived[NGRAMS_KEY] = updated_ngrams(*previous, index.vocab)
+    seconds["n-grams"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    live, merged = _compact(segments, pieces, fresh)
+    try:
+        for segment in live:
+            if not (root / segment.name / "manifest.json").exists():
+                save_segment(root, segment)
+        save_catalog(root, [s.name for s in live])
+    except OSError as exc:  # the index itself is fine; the next update analyzes more
+        log.warning("analyzed segments not stored in %s: %s", root, exc.strerror or exc)
+    seconds["save"] = time.perf_counter() - started
+    update = Update(len(todo), len(documents) - len(todo), len(live), merged, seconds)
+    log.info(
+        "incremental index: %d documents analyzed, %d reused, %d segments (%d merged); %s",
+        update.analyzed_docs,
+        update.reused_docs,
+        update.segments,
+        update.merged,
+        " ".join(f"{k} {v:.2f} s" for k, v in seconds.items()),
+    )
+    return index, update
+
+
+def _locate(segments: list[Segment], first: int = 0) -> dict[str, tuple[int, int]]:
+    """digest -> (segment number, document number in it); the first segment holding it wins."""
+    where: dict[str, tuple[int, int]] = {}
+    for number, segment in enumerate(segments, first):
+        for local, digest in enumerate(segment.digests):
+            where.setdefault(digest, (number, local))
+    return where
+
+
+def _analyze(
+    documents: list[Document], progress: Callable[[int], None] | None, workers: int | None
+) -> list[Segment]:
+    """New segments for `documents`: one per analysis run (one for a few files)."""
+    if not documents:
+        return []
+    segments = []
+    for lo, hi, chunk in analyze_documents(documents, progress, workers):
+        digests = [d.digest for d in documents[lo:hi]]
+        segments.append(Segment(segment_name(digests), digests, chunk))
+    return segments
+
+
+def _holds(segment: Segment, local: int, digest: str) -> bool:
+    return local < len(segment.digests) and segment.digests[local] == digest
+
+
+def _pieces(
+    documents: list[Document], segments: list[Segment], where: dict[str, tuple[int, int]]
+) -> list[tuple[int, int, int, int]]:
+    """(segment, first doc, stop doc, first corpus doc): runs of the corpus held
+    consecutively by one segment, in corpus order."""
+    pieces: list[list[int]] = []
+    for i, document in enumerate(documents):
+        last = pieces[-1] if pieces else None
+        if last is not None and _holds(segments[last[0]], last[2], document.digest):
+            last[2] += 1  # a repeated file continues the run it sits in
+            continue
+        segment, local = where[document.digest]
+        if last is not None and last[0] == segment and last[2] == local:
+            last[2] += 1
+        else:
+            pieces.append([segment, local, local + 1, i])
+    return [(s, lo, hi, first) for s, lo, hi, first in pieces]
+
+
+def _compact(
+    segments: list[Segment], pieces: list[tuple[int, int, int, int]], fresh: list[Segment]
+) -> tuple[list[Segment], int]:
+    """The segments to keep: those the corpus uses, mostly-dead ones rewritten, the
+    smallest merged when there are too many. Returns (segments, number rewritten)."""
+    used: dict[int, list[tuple[int, int]]] = {}
+    for s, lo, hi, _ in pieces:
+        used.setdefault(s, []).append((lo, hi))
+    fresh_names = {s.name for s in fresh}
+    keep: list[Segment] = []
+    rewrite: list[Segment] = []
+    for number, segment in enumerate(segments):
+        if number not in used:
+            continue  # every document gone: dropped
+        runs = sorted(set(used[number]))
+        live = _live_docs(runs)
+        if len(live) < MIN_LIVE_SHARE * len(segment.digests) and segment.name not in fresh_names:
+            rewrite.append(_take(segment, live))
+        else:
+            keep.append(segment)
+    merged = len(rewrite)
+    out = keep + rewrite
+    if len(out) > MAX_SEGMENTS:
+        out.sort(key=lambda s: s.chunk.n_rows)
+        small = out[: len(out) - MAX_SEGMENTS // 2 + 1]
+        out = [*out[len(small) :], _concat(small)]
+        merged += len(small)
+    return out, merged
+
+
+def _live_docs(runs: list[tuple[int, int]]) -> list[int]:
+    return sorted({i for lo, hi in runs for i in range(lo, hi)})
+
+
+def _take(segment: Segment, docs: list[int]) -> Segment:
+    """A new segment of some documents of `segment` (no analysis: its rows are copied)."""
+    parts = []
+    start = 0
+    while start < len(docs):
+        stop = start + 1
+        while stop < len(docs) and docs[stop] == docs[stop - 1] + 1:
+            stop += 1
+        parts.append(slice_chunk(segment.chunk, docs[start], docs[stop - 1] + 1, start))
+        start = stop
+    digests = [segment.digests[i] for i in docs]
+    return Segment(segment_name(digests), digests, concat_chunks(parts))
+
+
+def _concat(segments: list[Segment]) -> Segment:
+    parts, digests = [], []
+    for segment in segments:
+        parts.append(slice_chunk(segment.chunk, 0, len(segment.digests), len(digests)))
+        digests.extend(segment.digests)
+    return Segment(segment_name(digests), digests, concat_chunks(parts))
+
+
+def concat_chunks(chunks: list[AnalyzedChunk]) -> AnalyzedChunk:
+    """One chunk of several (documents already numbered consecutively), with one
+    vocabulary of the terms its rows hold and postings sorted by (term, row)."""
+    present = [np.unique(chunk.post_term).tolist() for chunk in chunks]
+    union = sorted({c.vocab[t] for c, ids in zip(chunks, present, strict=True) for t in ids})
+    vocab = {t: i for i, t in enumerate(union)}  # sorted, as index_from_chunks relies on
+    terms, rows, tfs = [], [], []
+    row0 = 0
+    for chunk, kept in zip(chunks, present, strict=True):
+        ids = np.full(len(chunk.vocab), -1, dtype=np.int64)
+        ids[kept] = [vocab[chunk.vocab[t]] for t in kept]
+        terms.append(ids[chunk.post_term])
+        rows.append(chunk.post_row.astype(np.int64) + row0)
+        tfs.append(chunk.post_tf)
+        row0 += chunk.n_rows
+    term = np.concatenate(terms) if terms else np.empty(0, np.int64)
+    row = np.concatenate(rows) if rows else np.empty(0, np.int64)
+    order = np.lexsort((row, term))
+
+    def column(name: str, dtype: type) -> np.ndarray:
+        parts = [np.asarray(getattr(c, name)) for c in chunks]
+        return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype)
+
+    return AnalyzedChunk(
+        sent_doc=column("sent_doc", np.int32),
+        sent_pos=column("sent_pos", np.int32),
+        sent_start=column("sent_start", np.int32),
+        sent_end=column("sent_end", np.int32),
+        text_blob=b"".join(c.text_blob for c in chunks),
+        text_len=column("text_len", np.int64),
+        keys=b"".join(c.keys for c in chunks),
+        n_terms=column("n_terms", np.int32),
+        vocab=list(vocab),
+        post_term=term[order].astype(np.int32),
+        post_row=row[order].astype(np.int32),
+        post_tf=(np.concatenate(tfs) if tfs else np.empty(0, np.int32))[order].astype(np.int32),
+    )
+
+
+def save_segment(root: Path, segment: Segment) -> Path:
+    """Write a segment under root/<name>/, atomically (temporary folder, then rename)."""
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / segment.name
+    tmp = Path(tempfile.mkdtemp(prefix=f".{segment.name}.", dir=root))
+    try:
+        chunk = segment.chunk
+        for name in _ARRAYS:
+            np.save(tmp / f"{name}.npy", np.asarray(getattr(chunk, name)), allow_pickle=False)
+        np.save(tmp / "text_blob.npy", _bytes_array(chunk.text_blob), allow_pickle=False)
+        np.save(tmp / "keys.npy", _bytes_array(chunk.keys), allow_pickle=False)
+        (tmp / "vocab.json").write_text(json.dumps(chunk.vocab, ensure_ascii=False), "utf-8")
+        manifest = {
+            "format": SEGMENT_FORMAT,
+            "pipeline_version": PIPELINE_VERSION,
+            "name": segment.name,
+            "digests": segment.digests,
+            "n_rows": chunk.n_rows,
+            "n_terms": len(chunk.vocab),
+            "n_postings": len(chunk.post_term),
+            "text_bytes": len(_bytes_array(chunk.text_blob)),
+        }
+        # The manifest is written last: a folder without one is incomplete.
+        (tmp / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _bytes_array(data: bytes | np.ndarray) -> np.ndarray:
+    return data if isinstance(data, np.ndarray) else np.frombuffer(data, dtype=np.uint8)
+
+
+def load_segment(root: Path, name: str) -> Segment:
+    """A stored segment, memory-mapped; raises BadSegment unless it is whole and consistent."""
+    folder = root / name
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format") != SEGMENT_FORMAT:
+            raise BadSegment(f"segment {name}: format {manifest.get('format')!r}")
+        if manifest.get("pipeline_version") != PIPELINE_VERSION:
+            raise BadSegment(f"segment {name}: another pipeline version")
+        digests = manifest["digests"]
+        if manifest.get("name") != name or segment_name(digests) != name:
+            raise BadSegment(f"segment {name}: its documents do not match its name")
+        arrays = {
+            key: np.load(folder / f"{key}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
+            for key in (*_ARRAYS, "text_blob", "keys")
+        }
+        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    except BadSegment:
+        raise
+    except FileNotFoundError as exc:
+        raise BadSegment(f"segment {name}: {Path(exc.filename).name} missing") from exc
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise BadSegment(f"segment {name} is unreadable: {exc}") from exc
+    chunk = AnalyzedChunk(vocab=vocab, **arrays)
+    _check(name, chunk, manifest)
+    return Segment(name, list(digests), chunk)
+
+
+def _check(name: str, chunk: AnalyzedChunk, manifest: dict) -> None:
+    """Catch truncated, mismatched or out-of-range arrays before a merge trusts them."""
+    n_rows, n_docs = manifest["n_rows"], len(manifest["digests"])
+    n_terms, n_postings = manifest["n_terms"], manifest["n_postings"]
+    sent_doc = chunk.sent_doc
+    checks = {
+        "sentence table": all(
+            len(getattr(chunk, a)) == n_rows
+            for a in ("sent_doc", "sent_pos", "sent_start", "sent_end", "text_len", "n_terms")
+        ),
+        "keys": len(chunk.keys) == n_rows * _KEY_BYTES,
+        "texts": len(chunk.text_blob) == manifest["text_bytes"] == int(chunk.text_len.sum()),
+        "vocabulary": len(chunk.vocab) == n_terms
+        and chunk.vocab == sorted(chunk.vocab)  # linear on sorted input, in C
+        and len(set(chunk.vocab)) == n_terms,
+        "posting order": not n_postings
+        or bool(np.all(chunk.post_term[1:] >= chunk.post_term[:-1])),
+        "postings": len(chunk.post_term) == len(chunk.post_row) == len(chunk.post_tf) == n_postings,
+        "documents": not n_rows
+        or (
+            int(sent_doc[0]) >= 0
+            and int(sent_doc[-1]) < n_docs
+            and bool(np.all(sent_doc[1:] >= sent_doc[:-1]))
+        ),
+        "posting range": not n_postings
+        or (
+            int(chunk.post_term.min()) >= 0
+            and int(chunk.post_term.max()) < n_terms
+            and int(chunk.post_row.min()) >= 0
+            and int(chunk.post_row.max()) < n_rows
+            and int(chunk.post_tf.min()) > 0
+        ),
+    }
+    for what, ok in checks.items():
+        if not ok:
+            raise BadSegment(f"segment {name} is inconsistent ({what})")
+
+
+def load_catalog(root: Path) -> list[Segment]:
+    """The live segments; those that cannot be trusted are left out (and logged)."""
+    try:
+        catalog = json.loads((root / CATALOG_FILE).read_text(encoding="utf-8"))
+        names = [str(n) for n in catalog["segments"]]
+        if catalog.get("format") != SEGMENT_FORMAT:
+            return []
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("segment catalog in %s unreadable, analyzing everything: %s", root, exc)
+        return []
+    segments = []
+    for name in names:
+        try:
+            segments.append(load_segment(root, name))
+        except BadSegment as exc:
+            log.warning("%s; its documents are analyzed again", exc)
+    return segments
+
+
+def save_catalog(root: Path, names: list[str]) -> None:
+    """Name the live segments (atomically), then drop every other segment folder."""
+    root.mkdir(parents=True, exist_ok=True)
+    record = {"format": SEGMENT_FORMAT, "segments": names}
+    fd, tmp = tempfile.mkstemp(prefix=".catalog.", dir=root)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(record))
+        os.replace(tmp, root / CATALOG_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    keep = set(names)
+    for entry in root.iterdir():
+        if entry.is_dir() and entry.name not in keep:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def load_titles(root: Path) -> dict[str, list[str]]:
+    """Titles analyzed by an earlier build (empty when there is no usable record)."""
+    try:
+        record = json.loads((root / TITLES_FILE).read_text(encoding="utf-8"))
+        if record.get("pipeline_version") != PIPELINE_VERSION:
+            return {}
+        titles = record["titles"]
+        return titles if isinstance(titles, dict) else {}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("analyzed titles in %s unreadable, analyzing them again: %s", root, exc)
+        return {}
+
+
+def save_titles(root: Path, index: SentenceIndex) -> None:
+    """Keep the analyzed titles of `index`'s documents (after its context field was built)."""
+    known = index.derived.get(TITLE_TERMS_KEY)
+    if not isinstance(known, dict) or len(known) == index.derived.get(_TITLES_LOADED):
+        return  # nothing new was analyzed (titles of removed files may stay: harmless)
+    titles = {s.title: known[s.title] for s in index.sources if s.title in known}
+    record = {"pipeline_version": PIPELINE_VERSION, "titles": titles}
+    root.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".titles.", dir=root)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False))  # C encoder; dump() is Python
+        os.replace(tmp, root / TITLES_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

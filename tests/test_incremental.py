@@ -1,0 +1,326 @@
+"""The incremental index: a changed corpus re-analyzes only what changed, and the
+index it merges is exactly the index a full rebuild makes.
+
+Equality is checked array for array (sentence table, texts, duplicate groups,
+vocabulary, postings, BM25 impacts to 1e-12) and by the answers to questions,
+after random sequences of files added, changed, copied and removed. Stored
+segments that are missing or damaged are never trusted: their documents are
+analyzed again and the result is still a full rebuild's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval import segments as segments_module
+from retrieval.corpus import load_corpus
+from retrieval.engine import SENTENCE_PARAMS, Engine, ReloadFailed
+from retrieval.index import SentenceIndex, build_index
+from retrieval.listing import list_corpus
+from retrieval.models import Problem
+from retrieval.ngrams import ngrams_of
+from retrieval.reread import read_corpus
+from retrieval.roots import Roots
+from retrieval.search import search
+from retrieval.segments import incremental_index, segments_dir
+from retrieval.store import corpus_key, save_index
+
+QUESTIONS = [
+    "ماذا قال كيم عن الإمبريالية؟",
+    "أين التقى بوتين وكيم؟",
+    "متى زار كيم روسيا؟",
+    "ما هو مهرجان الزيتون؟",
+    "من افتتح الجسر في قرطبون؟",
+]
+SENTENCES = [
+    "افتتح المزارعون مهرجان الزيتون السنوي في مدينة جرش بمشاركة واسعة.",
+    "أعلنت بلدية قرطبون افتتاح جسر الزعفران الجديد فوق وادي السنديان.",
+    "قال الرئيس إن المحادثات بين الوفدين تناولت التعاون الاقتصادي والعسكري.",
+    "وصل الوفد الكوري إلى محطة فوستوتشني الفضائية صباح الأربعاء.",
+    "أكد المتحدث أن اللجنة ستجتمع مجددا الأسبوع المقبل لمراجعة النتائج.",
+    "ارتفعت أسعار القمح في الأسواق المحلية بنسبة عشرة في المئة.",
+    "كيم يتعهد بالدعم الكامل لبوتين في قمة الشرق الأقصى.",
+    "شارك ثلاثة آلاف عداء في ماراثون العاصمة يوم الجمعة.",
+]
+
+
+def full_index(corpus: Path) -> SentenceIndex:
+    documents = load_corpus(corpus).documents
+    return build_index(documents, corpus_key(documents, SENTENCE_PARAMS), SENTENCE_PARAMS)
+
+
+def incremental(corpus: Path, cache: Path) -> tuple[SentenceIndex, int]:
+    """(index, number of documents analyzed) of an incremental update of `cache`."""
+    documents = load_corpus(corpus).documents
+    key = corpus_key(documents, SENTENCE_PARAMS)
+    index, update = incremental_index(documents, key, SENTENCE_PARAMS, cache)
+    save_index(index, cache)  # as the engine does: the next update starts from its n-grams
+    return index, update.analyzed_docs
+
+
+def assert_same_index(got: SentenceIndex, want: SentenceIndex) -> None:
+    assert got.corpus_key == want.corpus_key
+    assert got.sources == want.sources
+    assert got.digests == want.digests
+    for name in (
+        "sent_doc", "sent_pos", "sent_start", "sent_end", "doc_rows", "dup_indptr",
+        "dup_rows", "doc_len", "indptr", "post_docs",
+    ):  # fmt: skip
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    np.testing.assert_array_equal(got.texts.blob, want.texts.blob)
+    np.testing.assert_array_equal(got.texts.offsets, want.texts.offsets)
+    assert got.vocab == want.vocab
+    np.testing.assert_allclose(got.idf, want.idf, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.post_weights, want.post_weights, rtol=0, atol=1e-12)
+    # The look-alike map (updated from the previous index's, not rebuilt) finds the same terms.
+    mine_grams, their_grams = ngrams_of(got), ngrams_of(want)
+    for term in want.vocab:
+        assert mine_grams.similar(term, 0.5, 5) == their_grams.similar(term, 0.5, 5), term
+    for question in QUESTIONS:
+        mine, theirs = search(got, question), search(want, question)
+        assert [(h.text, h.sources) for h in mine.hits] == [
+            (h.text, h.sources) for h in theirs.hits
+        ]
+        np.testing.assert_allclose(
+            [h.score for h in mine.hits], [h.score for h in theirs.hits], rtol=0, atol=1e-12
+        )
+
+
+def write_article(path: Path, rng: random.Random) -> None:
+    """Known sentences, and one holding a word no other file has (its removal drops a term)."""
+    word = "".join(rng.choice("بتثجحخدذرزسشصضطظعغفقكلمن") for _ in range(6))
+    lines = [*rng.sample(SENTENCES, rng.randint(1, 4)), f"ورد في الخبر اسم {word} مرتين."]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_changes_merge_to_exactly_a_full_rebuild(
+    corpus: Path, tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files added, changed, copied (identical content) and removed in sequence."""
+    monkeypatch.setattr(segments_module, "MAX_SEGMENTS", 4)  # merges happen within the run
+    rng = random.Random(seed)
+    cache = tmp_path / "cache"
+    index, analyzed = incremental(corpus, cache)
+    assert analyzed == 5, "the first update analyzes every seed"
+    assert_same_index(index, full_index(corpus))
+    for step in range(10):
+        files = sorted(p for p in corpus.rglob("*.txt"))
+        action = rng.choice(["add", "add", "change", "copy", "remove"])
+        if action == "add" or len(files) < 3:
+            write_article(corpus / f"sub{rng.randint(0, 2)}" / f"new_{step}.txt", rng)
+            expected = 1
+        elif action == "change":
+            victim = rng.choice(files)
+            victim.write_text(
+                victim.read_text("utf-8") + "\n" + rng.choice(SENTENCES) + "\n", "utf-8"
+            )
+            expected = 1
+        elif action == "copy":
+            shutil.copy(rng.choice(files), corpus / f"copy_{step}.txt")
+            expected = 0  # same digest: its analysis is already stored
+        else:
+            rng.choice(files).unlink()
+            expected = 0
+        index, analyzed = incremental(corpus, cache)
+        assert analyzed == expected, f"step {step} ({action})"
+        assert_same_index(index, full_index(corpus))
+    assert (
+        len(
+            json.loads((cache.with_name("cache.segments") / "catalog.json").read_text())["segments"]
+        )
+        <= 4
+    )
+
+
+def test_a_damaged_or_missing_segment_is_analyzed_again(corpus: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    incremental(corpus, cache)
+    root = segments_dir(cache)
+    (segment,) = json.loads((root / "catalog.json").read_text())["segments"]
+    np.save(root / segment / "post_row.npy", np.zeros(3, dtype=np.int32))  # truncated
+    index, analyzed = incremental(corpus, cache)
+    assert analyzed == 5
+    assert_same_index(index, full_index(corpus))
+
+    (segment,) = json.loads((root / "catalog.json").read_text())["segments"]
+    shutil.rmtree(root / segment)
+    index, analyzed = incremental(corpus, cache)
+    assert analyzed == 5
+    assert_same_index(index, full_index(corpus))
+
+    (root / "catalog.json").write_text("{not json", "utf-8")
+    index, analyzed = incremental(corpus, cache)
+    assert analyzed == 5
+    assert_same_index(index, full_index(corpus))
+
+
+def test_a_segment_whose_arrays_point_outside_it_is_not_trusted(
+    corpus: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    incremental(corpus, cache)
+    root = segments_dir(cache)
+    (segment,) = json.loads((root / "catalog.json").read_text())["segments"]
+    rows = np.load(root / segment / "post_row.npy")
+    rows[-1] = 10**6  # same length, a row that does not exist
+    np.save(root / segment / "post_row.npy", rows)
+    index, analyzed = incremental(corpus, cache)
+    assert analyzed == 5
+    assert_same_index(index, full_index(corpus))
+
+
+def test_removed_documents_never_answer(corpus: Path, tmp_path: Path) -> None:
+    (corpus / "olives.txt").write_text(SENTENCES[0] + "\n", "utf-8")
+    engine = Engine(corpus, tmp_path / "cache")
+    engine.open()
+    assert engine.search("مهرجان الزيتون").hits[0].text == SENTENCES[0]
+    (corpus / "olives.txt").unlink()
+    report = engine.reload()
+    assert report.removed == ["olives.txt"]
+    assert not any("الزيتون" in h.text for h in engine.search("مهرجان الزيتون").hits)
+    assert "olives.txt" not in {s.doc for s in engine.snapshot.index.sources}
+    assert_same_index(engine.snapshot.index, full_index(corpus))
+
+
+def test_a_sentence_in_an_old_and_a_new_file_cites_both(corpus: Path, tmp_path: Path) -> None:
+    (corpus / "old.txt").write_text(SENTENCES[1] + "\n", "utf-8")
+    engine = Engine(corpus, tmp_path / "cache")
+    engine.open()
+    (corpus / "new.txt").write_text(SENTENCES[5] + "\n" + SENTENCES[1] + "\n", "utf-8")
+    report = engine.reload()
+    assert report.added == ["new.txt"]
+    top = engine.search("جسر الزعفران في قرطبون").hits[0]
+    assert top.text == SENTENCES[1]
+    assert [s.doc for s in top.sources] == ["new.txt", "old.txt"]
+    assert_same_index(engine.snapshot.index, full_index(corpus))
+
+
+def test_an_upload_is_answered_after_a_reload_and_the_rest_is_not_analyzed(
+    corpus: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    engine = Engine(corpus, cache)
+    engine.open()
+    (corpus / "uploads").mkdir()
+    (corpus / "uploads" / "bridge.md").write_text(
+        "---\ntitle: جسر الزعفران\n---\n" + SENTENCES[1] + "\n", "utf-8"
+    )
+    report = engine.reload()  # the child process updates the index; this one maps it
+    assert report.added == ["uploads/bridge.md"]
+    hit = engine.search("ماذا افتتحت بلدية قرطبون؟").hits[0]
+    assert hit.text == SENTENCES[1]
+    assert hit.source.title == "جسر الزعفران"
+    catalog = json.loads((segments_dir(cache) / "catalog.json").read_text())["segments"]
+    sizes = sorted(
+        len(json.loads((segments_dir(cache) / name / "manifest.json").read_text())["digests"])
+        for name in catalog
+    )
+    assert sizes == [1, 5], "the seeds' segment is reused; the upload got its own"
+    assert_same_index(engine.snapshot.index, full_index(corpus))
+
+
+def test_an_uploads_folder_beside_the_corpus_is_updated_file_by_file(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """The bot's uploads folder is a second root: its documents are named uploads/NAME,
+    a changed upload is read again on its own, and a removed one stops answering."""
+    cache, uploads = tmp_path / "cache", tmp_path / "uploads"
+    engine = Engine(corpus, cache, uploads_dir=uploads)
+    engine.open()
+    uploads.mkdir()
+    upload = uploads / "bridge.md"
+    upload.write_text("---\ntitle: جسر الزعفران\n---\n" + SENTENCES[1] + "\n", "utf-8")
+    assert engine.reload().added == ["uploads/bridge.md"]
+    hit = engine.search("ماذا افتتحت بلدية قرطبون؟").hits[0]
+    assert (hit.text, hit.source.doc) == (SENTENCES[1], "uploads/bridge.md")
+
+    upload.write_text("---\ntitle: جسر الزعفران\n---\n" + SENTENCES[2] + "\n", "utf-8")
+    assert engine.reload().changed == ["uploads/bridge.md"]
+    assert engine.search("ماذا افتتحت بلدية قرطبون؟").hits == []
+    reference = Engine(corpus, None, uploads_dir=uploads)
+    reference.open()
+    assert_same_index(engine.snapshot.index, reference.snapshot.index)
+
+    upload.unlink()
+    assert engine.reload().removed == ["uploads/bridge.md"]
+    assert all(not source.doc.startswith("uploads/") for source in engine.snapshot.index.sources)
+
+
+def test_a_failed_reload_keeps_the_previous_index(corpus: Path, tmp_path: Path) -> None:
+    engine = Engine(corpus, tmp_path / "cache")
+    engine.open()
+    (corpus / "olives.txt").write_text(SENTENCES[0] + "\n", "utf-8")
+    engine.reload()
+    before = engine.snapshot
+    shutil.rmtree(corpus)
+    corpus.write_text("not a folder", "utf-8")
+    with pytest.raises(ReloadFailed, match="not a folder"):
+        engine.reload()
+    assert engine.snapshot is before
+    assert engine.search("مهرجان الزيتون").hits[0].text == SENTENCES[0]
+
+
+def test_start_up_after_a_change_reads_only_the_changed_file(corpus: Path, tmp_path: Path) -> None:
+    """`coverage-bot index` after one edit: the others come from the file record."""
+    cache = tmp_path / "cache"
+    Engine(corpus, cache).open()
+    (corpus / "olives.txt").write_text(SENTENCES[0] + "\n", "utf-8")
+    snapshot = Engine(corpus, cache).open()
+    assert not snapshot.from_cache
+    assert engine_answers(snapshot.index, "مهرجان الزيتون") == SENTENCES[0]
+    assert_same_index(snapshot.index, full_index(corpus))
+
+
+def engine_answers(index: SentenceIndex, question: str) -> str:
+    return search(index, question).hits[0].text
+
+
+def aged(folder: Path) -> None:
+    """Every file's mtime an hour back: none is within the racy window of a listing."""
+    past = time.time() - 3600
+    for path in folder.rglob("*"):
+        os.utime(path, (past, past))
+
+
+def test_only_files_whose_size_mtime_or_ctime_changed_are_opened(
+    corpus: Path, tmp_path: Path
+) -> None:
+    (corpus / "sources.yaml").unlink()  # its entries apply by name: with it, all are read
+    (corpus / "empty.txt").write_text("  \n", "utf-8")
+    aged(corpus)
+    cache = tmp_path / "cache"
+    Engine(corpus, cache).open()
+    (corpus / "olives.txt").write_text(SENTENCES[0] + "\n", "utf-8")
+    edited = corpus / "002_092c1b17ba5817fe.txt"
+    before = edited.stat()
+    text = edited.read_text("utf-8")
+    edited.write_text(text.replace("بوتين", "بوتان"), "utf-8")  # same size
+    os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))  # the old mtime back
+    assert edited.stat().st_mtime_ns == before.st_mtime_ns, "only the ctime tells"
+
+    got, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache))
+    want = load_corpus(corpus)
+    assert opened == 2, "the new file and the edited one"
+    assert [(d.source, d.digest, d.body_offset) for d in got.documents] == [
+        (d.source, d.digest, d.body_offset) for d in want.documents
+    ]
+    assert [d.doc for d in got.documents if d.text] == [edited.name, "olives.txt"]
+    assert got.problems == want.problems == [Problem("empty.txt", "skipped, empty (no text)")]
+
+
+def test_a_sources_file_means_every_file_is_read(corpus: Path, tmp_path: Path) -> None:
+    aged(corpus)
+    cache = tmp_path / "cache"
+    Engine(corpus, cache).open()
+    _, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache))
+    assert opened == 6  # five articles and sources.yaml
