@@ -89,7 +89,6 @@ RELOAD_ADDED = "أُضيفت ({count}):"
 RELOAD_REMOVED = "حُذفت ({count}):"
 RELOAD_CHANGED = "تغيّرت ({count}):"
 RELOAD_UNCHANGED = "لم يتغير أي ملف."
-RELOAD_FOLDERS = "المجلدات المقروءة: {folders}"
 RELOAD_SKIPPED = "ملفات تُجوهلت ({count}):"
 RELOAD_NOT_CACHED = (
     "تنبيه: تعذّر حفظ الفهرس على القرص؛ يعمل البوت به الآن، وسيُبنى من جديد عند إعادة التشغيل:"
