@@ -46,9 +46,9 @@ Control interface on the same port (never reachable under ``/bot{token}/``), JSO
 * ``GET  /_fake/health`` -> ``{"ok": true, ...}``.
 * ``POST /_fake/updates`` -> body is an Update object, a list of them, or a helper call
   ``{"helper": "group_message", "chat_id": -1001, "user_id": 42, "text": "/ask ..."}`` (helpers:
-  private_message, group_message, callback_query, edited_message, channel_post, bot_added; the
-  other keys are
-  their keyword arguments).  Answers ``{"ok": true, "update_ids": [...]}``.
+  private_message, group_message, callback_query, edited_message, channel_post, bot_added,
+  document_message with the file as ``content_base64``; the other keys are their keyword
+  arguments).  Answers ``{"ok": true, "update_ids": [...]}``.
 * ``GET  /_fake/calls?method=sendMessage&since=N`` -> list of recorded calls (see ``Call``).
 * ``GET  /_fake/sent?chat_id=C`` -> Message objects returned by successful sendMessage calls.
 * ``GET  /_fake/wait?method=sendMessage&timeout=10&since=N&chat_id=C&text_contains=T`` -> the
@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import email.parser
 import email.policy
@@ -1545,11 +1546,18 @@ class FakeBotAPI:
                 "edited_message": self.edited_message,
                 "channel_post": self.channel_post,
                 "bot_added": self.bot_added,
+                "document_message": self._control_document_message,
             }
             if name not in builders:
                 raise ValueError(f"unknown helper {name!r}; known: {sorted(builders)}")
             return self.push_update(builders[name](**kwargs))
         return self.push_update(item)
+
+    def _control_document_message(self, content_base64: str, **kwargs: Any) -> JSONDict:
+        """``document_message`` over JSON: the file's bytes travel as base64."""
+        return self.document_message(
+            content=base64.b64decode(content_base64, validate=True), **kwargs
+        )
 
     def _control_wait(self, args: dict[str, str], since: int) -> Any:
         method = args.get("method", "sendMessage")

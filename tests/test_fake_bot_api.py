@@ -7,6 +7,7 @@ is what the bot's own tests and the Docker end-to-end test can rely on.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dtm
 import json
 import os
@@ -519,6 +520,53 @@ def test_control_interface_drives_the_fake_over_http(api: FakeBotAPI) -> None:
     status, calls = http(api, "/_fake/calls?method=sendMessage")
     assert [c["status"] for c in calls] == [403, 200]
     assert http(api, "/_fake/wait?method=deleteMessage&timeout=0.1")[0] == 408
+
+
+def test_control_interface_sends_a_document_whose_bytes_the_bot_downloads(
+    api: FakeBotAPI,
+) -> None:
+    content = "افتتحت بلدية الزرقاء خطا جديدا للحافلات.\n".encode()
+    status, _ = http(
+        api,
+        "/_fake/updates",
+        {
+            "helper": "document_message",
+            "user_id": 42,
+            "file_name": "الزرقاء.txt",
+            "content_base64": base64.b64encode(content).decode(),
+            "caption": "title: حافلات الزرقاء",
+        },
+    )
+    assert status == 200
+
+    async def fetch(bot: telegram.Bot) -> tuple[telegram.Update, bytes]:
+        update = (await bot.get_updates())[0]
+        file = await bot.get_file(update.message.document.file_id)
+        return update, bytes(await file.download_as_bytearray())
+
+    async def run() -> tuple[telegram.Update, bytes]:
+        async with telegram.Bot(
+            api.token, base_url=api.base_url, base_file_url=f"{api.root}/file/bot"
+        ) as bot:
+            return await fetch(bot)
+
+    update, downloaded = asyncio.run(run())
+    assert update.message.document.file_name == "الزرقاء.txt"
+    assert update.message.caption == "title: حافلات الزرقاء"
+    assert downloaded == content
+    assert (
+        http(
+            api,
+            "/_fake/updates",
+            {
+                "helper": "document_message",
+                "user_id": 42,
+                "file_name": "x.txt",
+                "content_base64": "%%",
+            },
+        )[0]
+        == 400
+    )
 
 
 def test_control_interface_is_not_reachable_through_the_bot_path(api: FakeBotAPI) -> None:

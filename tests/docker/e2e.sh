@@ -2,8 +2,8 @@
 # Single-quoted $VARS in this file are meant for the shell inside the container.
 # shellcheck disable=SC2016
 # tests/docker/e2e.sh - build the image from the repository's Dockerfile and
-# check it for real, in a private dockerd (see lib.sh; needs root, ~80 s cold,
-# ~5 s warm).
+# check it for real, in a private dockerd (see lib.sh; needs root, ~90 s warm
+# on a busy 2-core machine).
 #
 #   sudo tests/docker/e2e.sh
 #
@@ -20,7 +20,10 @@
 # (/data and /tmp writable); a config mounted over /app/config/config.yaml
 # naming a mounted corpus folder is honoured (a question only that folder
 # answers); a question gets a cited answer; /reload picks up a document added
-# to that folder and names the folder; the healthcheck turns healthy;
+# to that folder and names the folder; an admin uploads a Markdown file and an
+# HTML page through the Bot API: each is stored in /data/uploads, summarized
+# and answers a question only it holds (cited); after `docker restart` the
+# upload still answers and /sources lists both; the healthcheck turns healthy;
 # `docker stop` exits 0 in under 10 s.
 #
 # Environment: CBD_CACHE (cache dir, default /var/cache/coverage-bot-docker),
@@ -155,6 +158,7 @@ import importlib.util
 from camel_tools.utils.dediac import dediac_ar
 from camel_tools.utils.normalize import normalize_alef_ar
 import numpy, rank_bm25, telegram, yaml  # noqa: F401
+import docx, httpx, lxml.etree, pdfminer.high_level, trafilatura  # noqa: F401  (uploads, /add)
 
 assert normalize_alef_ar(dediac_ar("إِعْلَان")) == "اعلان", "camel-tools normalisation is broken"
 dists = sorted(d.metadata["Name"].lower() for d in md.distributions())
@@ -250,6 +254,17 @@ send_private() {
         "user_id": int(sys.argv[1]), "text": sys.argv[2]}, ensure_ascii=False))' "$1" "$2" |
         curl -fsS -m 5 -X POST -H 'Content-Type: application/json' --data-binary @- \
             "$API_URL/_fake/updates" >/dev/null || cbd_die "could not enqueue update: $2"
+}
+
+# send_document USER_ID FILE_NAME PATH - the user sends the file at PATH to
+# the bot in a private chat, as a document named FILE_NAME.
+send_document() {
+    python3 -c 'import base64, json, sys
+content = base64.b64encode(open(sys.argv[3], "rb").read()).decode()
+print(json.dumps({"helper": "document_message", "user_id": int(sys.argv[1]),
+    "file_name": sys.argv[2], "content_base64": content}, ensure_ascii=False))' "$@" |
+        curl -fsS -m 5 -X POST -H 'Content-Type: application/json' --data-binary @- \
+            "$API_URL/_fake/updates" >/dev/null || cbd_die "could not enqueue the document $2"
 }
 
 # wait_reply CHAT_ID SINCE TIMEOUT [TEXT] - print the text (as shown, tags removed) of the first message
@@ -425,6 +440,94 @@ EOF
     cbd_die "after /reload no answer contains '$fact'"
 }
 
+# An admin uploads a Markdown file through the Bot API: the bot downloads it,
+# stores it in /data/uploads (the volume; the root is read-only) and replies
+# with the summary; a question only it answers is answered and cited.  An HTML
+# page (trafilatura and lxml in the image) is uploaded the same way.
+UPLOAD_FILE=zarqa-buses.md
+UPLOAD_DOC=uploads/حافلات-الزرقاء-الكهربائية.md
+UPLOAD_TITLE="حافلات الزرقاء الكهربائية"
+UPLOAD_QUESTION="كم حافلة كهربائية تسلمت بلدية الزرقاء؟"
+UPLOAD_FACT="أربعين حافلة"
+HTML_DOC=uploads/سوق-الكتاب-في-السلط.md
+HTML_QUESTION="كم دار نشر شاركت في سوق الكتاب في السلط؟"
+HTML_FACT="ستون دار نشر"
+
+# upload USER_ID FILE_NAME PATH - send a document; prints the bot's summary.
+upload() {
+    local since reply t0=$EPOCHREALTIME
+    since=$(calls_mark)
+    send_document "$@"
+    reply=$(wait_reply "$1" "$since" 60) ||
+        { "$DOCKER" logs --tail 30 "$BOT" >&2; cbd_die "no reply within 60 s to the upload of $2"; }
+    cbd_log "upload of $2 answered in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s"
+    printf '%s\n' "$reply"
+}
+
+check_upload() {
+    local answer reply
+    answer=$(ask "$ADMIN_ID" "$UPLOAD_QUESTION")
+    ! has_any "$answer" "$UPLOAD_FACT" || cbd_die "knows $UPLOAD_FILE before the upload: $answer"
+    cat >"$CBD_TMP/$UPLOAD_FILE" <<EOF
+---
+title: $UPLOAD_TITLE
+---
+تسلمت بلدية الزرقاء أربعين حافلة كهربائية جديدة لنقل الطلاب إلى الجامعات.
+وقال مدير النقل في البلدية إن الحافلات ستعمل من السادسة صباحا حتى العاشرة مساء.
+EOF
+    reply=$(upload "$ADMIN_ID" "$UPLOAD_FILE" "$CBD_TMP/$UPLOAD_FILE")
+    cbd_log "upload summary: ${reply//$'\n'/ | }"
+    [[ $reply == *"$UPLOAD_TITLE"* ]] || cbd_die "the summary does not name the title: $reply"
+    [[ $reply == *"$UPLOAD_DOC"* ]] || cbd_die "the summary does not name $UPLOAD_DOC: $reply"
+    [[ $reply == *"الجمل المضافة: 2 "* ]] || cbd_die "the summary does not count 2 sentences: $reply"
+    [[ $reply == *"/corpus + /data/uploads"* ]] || cbd_die "the summary does not name the folders: $reply"
+    [[ $("$DOCKER" exec "$BOT" stat -c %u "/data/$UPLOAD_DOC") == 10001 ]] ||
+        cbd_die "/data/$UPLOAD_DOC is not stored by the bot user"
+    check_upload_answered "after the upload"
+
+    cat >"$CBD_TMP/salt.html" <<'EOF'
+<!doctype html><html lang="ar" dir="rtl"><head><meta charset="utf-8">
+<title>سوق الكتاب في السلط | صحيفة الرأي</title>
+<meta property="og:site_name" content="صحيفة الرأي">
+<meta property="article:published_time" content="2024-11-02T09:00:00Z"></head>
+<body><nav><ul><li><a href="/">الرئيسية</a></li><li><a href="/sport">رياضة</a></li></ul></nav>
+<article><h1>سوق الكتاب في السلط</h1>
+<p>افتتحت مديرية الثقافة سوق الكتاب السنوي في وسط مدينة السلط القديمة بحضور طلاب المدارس.</p>
+<p>وشاركت في السوق ستون دار نشر أردنية وعربية عرضت كتب الأطفال والروايات والتاريخ.</p></article>
+<footer>جميع الحقوق محفوظة © 2024</footer></body></html>
+EOF
+    reply=$(upload "$ADMIN_ID" salt.html "$CBD_TMP/salt.html")
+    cbd_log "HTML upload summary: ${reply//$'\n'/ | }"
+    [[ $reply == *"$HTML_DOC"* && $reply == *"صحيفة الرأي"* ]] ||
+        cbd_die "the HTML upload summary lacks $HTML_DOC or its outlet: $reply"
+    ! "$DOCKER" exec "$BOT" grep -q -e الرئيسية -e "الحقوق محفوظة" "/data/$HTML_DOC" ||
+        cbd_die "the page's navigation or footer was stored in /data/$HTML_DOC"
+    answer=$(ask "$ADMIN_ID" "$HTML_QUESTION")
+    has_any "$answer" "$HTML_FACT" || cbd_die "the HTML upload does not answer: $answer"
+}
+
+# check_upload_answered WHEN - the upload's question is answered and cited.
+check_upload_answered() {
+    local answer
+    answer=$(ask "$ADMIN_ID" "$UPLOAD_QUESTION")
+    has_any "$answer" "$UPLOAD_FACT" || cbd_die "$1, '$UPLOAD_QUESTION' is not answered: $answer"
+    has_any "$answer" "$UPLOAD_TITLE" || cbd_die "$1, the answer does not cite $UPLOAD_DOC: $answer"
+    cbd_log "$1: ${answer:0:200}"
+}
+
+# `docker restart`: the uploads are in the /data volume, so once the bot
+# polls again they still answer and /sources lists them.
+check_upload_survives_restart() {
+    local listing t0=$EPOCHREALTIME
+    "$DOCKER" restart -t 10 "$BOT" >/dev/null || cbd_die "docker restart failed"
+    # The question waits in the fake's queue until the restarted bot polls.
+    check_upload_answered "after docker restart"
+    cbd_log "answered $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s after docker restart began"
+    listing=$(ask "$ADMIN_ID" /sources)
+    [[ $listing == *"$UPLOAD_DOC"* && $listing == *"$HTML_DOC"* ]] ||
+        cbd_die "/sources does not list the uploads after docker restart: $listing"
+}
+
 # The container's memory use so far (start-up, questions, a /reload), for the
 # mem_limit comment in compose.yaml; informational, from the cgroup.
 log_memory() {
@@ -490,6 +593,8 @@ main() {
     cbd_step config-corpus check_config_corpus
     cbd_step cited-answer check_cited_answer
     cbd_step reload check_reload
+    cbd_step upload check_upload
+    cbd_step restart check_upload_survives_restart
     cbd_step memory log_memory
     cbd_step healthy check_healthy
     cbd_step clean-stop check_clean_stop
