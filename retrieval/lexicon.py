@@ -47,6 +47,6 @@ def _read(tables: tuple[tuple[str, str], ...]) -> frozenset[str]:
     for file, table in tables:
         uri = f"{(data / file).as_uri()}?mode=ro"
         with closing(sqlite3.connect(uri, uri=True)) as connection:
-            rows = connection.execute(f"SELECT DISTINCT unvocalized FROM {table}")  # noqa: S608
+            rows = connection.execute(f"SELECT DISTINCT unvocalized FROM {table}")
             found.update(str(word).translate(_NORMALIZE) for (word,) in rows if word)
     return frozenset(found)

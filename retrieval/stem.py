@@ -93,7 +93,7 @@ def _known(word: str, lexicon: frozenset[str]) -> bool:
     """Whether `word`, or its form without a light10 suffix, is in `lexicon`."""
     if word in lexicon:
         return True
-    for suffix in _SUFFIXES + ("ت", "وا", "ا", "هم", "هما"):
+    for suffix in (*_SUFFIXES, "ت", "وا", "ا", "هم", "هما"):
         if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
             base = word[: -len(suffix)]
             if base in lexicon or base + "ه" in lexicon:
