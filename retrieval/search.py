@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.answerability import NONE, Answerability, AnswerRule, Outcome
 from retrieval.context import context_of
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
@@ -38,6 +39,8 @@ from retrieval.qtype import Asks, asks_for, evidence_flags
 from retrieval.variants import clitic_variants, spelling_variants
 
 DEFAULT_MIN_COVERAGE = 0.3
+# Answer-kind evidence counts when one of this many best hits carries it.
+KIND_FROM_TOP = 3
 # Candidates (best by BM25) whose extra evidence is looked up first; see _best_relevant.
 FIRST_CANDIDATES = 64
 # Slack for float rounding when a bound is compared with a computed score.
@@ -55,6 +58,10 @@ class SearchResult:
     terms: tuple[str, ...]  # the analyzed question, as searched
     hits: list[Hit]
     has_more: bool  # more relevant hits exist past this page
+    # "answer", "related" (hits shown as related, not as the answer) or "none" (no hits);
+    # decided on the best hit of the question, so every page of it says the same.
+    outcome: Outcome = NONE
+    answerability: Answerability | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,7 @@ class Ranking:
 
 
 DEFAULT_RANKING = Ranking()
+DEFAULT_ANSWER_RULE = AnswerRule(min_held=0.3)
 
 
 def search(
@@ -98,6 +106,7 @@ def search(
     offset: int = 0,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
     ranking: Ranking = DEFAULT_RANKING,
+    answer_rule: AnswerRule = DEFAULT_ANSWER_RULE,
 ) -> SearchResult:
     """The relevant hits ranked offset+1 … offset+k for `question`."""
     terms = analyze(question)
@@ -105,19 +114,55 @@ def search(
     query_ids = [tid for term in terms for tid in _ids_for(index, term)]
     alike = _look_alikes(index, groups, ranking)
     base_ids, base_weights = _base_terms(query_ids, alike, ranking)
-    kind = asks_for(question) if ranking.evidence_weight > 0 and groups else None
+    asked = asks_for(question) if groups else None
+    kind = asked if ranking.evidence_weight > 0 else None
     docs, scores = _best_relevant(
         index, groups, alike, base_ids, base_weights, ranking, kind, min_coverage, offset + k + 1
     )
     if len(docs) == 0:
         return SearchResult(question, tuple(terms), [], False)
+    best = _answerability(index, groups, alike, docs[:KIND_FROM_TOP], ranking, asked)
     page_docs = docs[offset : offset + k]
     matched = _highlight_terms(index, terms)
     hits = [
         _hit(index, offset + i + 1, float(scores[offset + i]), int(doc), matched)
         for i, doc in enumerate(page_docs)
     ]
-    return SearchResult(question, tuple(terms), hits, len(docs) > offset + k)
+    outcome = best.outcome(answer_rule) if hits else NONE
+    return SearchResult(question, tuple(terms), hits, len(docs) > offset + k, outcome, best)
+
+
+def _answerability(
+    index: SentenceIndex,
+    groups: list[_TermGroup],
+    alike: list[tuple[int, int, float]],
+    top: np.ndarray,
+    ranking: Ranking,
+    kind: Asks | None,
+) -> Answerability:
+    """The evidence of the best sentence (and the kind evidence of the `top` few) for
+    retrieval/answerability.py."""
+    docs = top[:1]
+    own, ctx = _evidence(index, groups, docs, ranking)
+    held = own[:, 0].astype(np.float64)
+    for g, term_id, dice in alike:
+        if index.contains(term_id, docs)[0]:
+            held[g] = max(held[g], dice)
+    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
+    total = float(weights.sum()) or 1.0
+    unmatched = (held == 0) & ~ctx[:, 0]
+    known = [g for g, group in enumerate(groups) if group.term_ids]
+    resembled = {g for g, _, _ in alike}
+    unknown = [g for g in range(len(groups)) if g not in known and g not in resembled]
+    focus = max(known, key=lambda g: weights[g]) if known else None
+    return Answerability(
+        held=float(weights @ held) / total,
+        coverage=float(weights @ np.maximum(held, ctx[:, 0])) / total,
+        missing=float(weights[unmatched].max(initial=0.0)) / total,
+        focus_held=bool(focus is not None and held[focus] >= ranking.ngram_min_dice),
+        unknown=float(weights[unknown].sum()) / total,
+        kind_held=bool(evidence_flags(index)[kind][top].any()) if kind is not None else None,
+    )
 
 
 def _base_terms(

@@ -40,6 +40,7 @@ def test_ask_json_has_the_documented_shape(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["question"] == "أين عقدت القمة بين كيم وبوتين؟"
+    assert answer["outcome"] == "answer"
     assert 1 <= len(answer["hits"]) <= 5
     for rank, hit in enumerate(answer["hits"], start=1):
         assert hit["rank"] == rank
@@ -49,6 +50,19 @@ def test_ask_json_has_the_documented_shape(tmp_path: Path) -> None:
         assert isinstance(hit["title"], str) and hit["title"]
         assert hit["sources"][0]["doc"] == hit["doc"]
         assert all(set(s) >= {"doc", "title", "url"} for s in hit["sources"])
+
+
+def test_ask_marks_related_hits_as_no_direct_answer(tmp_path: Path) -> None:
+    question = "كم كيلومتراً قطع قطار كيم من بيونغ يانغ إلى القاعدة الفضائية؟"
+    result = run("ask", "--config", str(seed_config(tmp_path)), question)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "لا توجد إجابة مباشرة — جمل ذات صلة:"
+    assert lines[1].startswith("1. ")
+    answer = json.loads(
+        run("ask", "--json", "--config", str(seed_config(tmp_path)), question).stdout
+    )
+    assert answer["outcome"] == "related" and answer["hits"]
 
 
 def test_ask_prints_numbered_sentences_with_their_sources(tmp_path: Path) -> None:

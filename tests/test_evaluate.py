@@ -121,8 +121,8 @@ def test_metrics_count_answerable_and_unanswerable_questions_apart() -> None:
         Outcome(answerable[1], 10, 4, 0.002),
         Outcome(answerable[2], 3, None, 0.003),
         Outcome(answerable[3], 0, None, 0.004),
-        Outcome(unanswerable[0], 0, None, 0.001),
-        Outcome(unanswerable[1], 2, None, 0.010),
+        Outcome(unanswerable[0], 0, None, 0.001, "none"),
+        Outcome(unanswerable[1], 2, None, 0.010, "related"),
     ]
     m = metrics(outcomes)
     assert m.recall == {1: 0.25, 5: 0.5, 10: 0.5}
@@ -131,6 +131,8 @@ def test_metrics_count_answerable_and_unanswerable_questions_apart() -> None:
     assert m.unanswerable_no_hits == 0.5
     assert m.answerable_no_hits == 0.25
     assert m.misses == ["2", "3"]
+    assert m.outcomes == {"answer": 4 / 6, "related": 1 / 6, "none": 1 / 6}
+    assert m.unanswerable_answered == 0.0
     assert m.latency_p95_ms == pytest.approx(10.0)
 
 
@@ -151,9 +153,13 @@ def test_eval_command_scores_the_seed_questions_and_dumps_the_scorer_format(
     assert scores["questions"] == 68 and scores["answerable"] == 48
     assert scores["recall@10"] >= scores["recall@5"] >= scores["recall@1"] > 0.5
     assert scores["unanswerable_no_hits"] is not None
+    shares = [scores["outcome_answer"], scores["outcome_related"], scores["outcome_none"]]
+    assert sum(shares) == pytest.approx(1.0, abs=1e-3) and min(shares) > 0
     records = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()]
     assert len(records) == 68
-    assert records[0]["id"] == "seed-a01"
+    assert records[0]["id"] == "seed-a01" and records[0]["outcome"] == "answer"
+    assert {r["outcome"] for r in records} == {"answer", "related", "none"}
+    assert all((r["outcome"] == "none") == (not r["hits"]) for r in records)
     first = records[0]["hits"][0]
     assert set(first) == {"text", "doc", "score"} and "الإمبريالية" in first["text"]
     assert all(len(r["hits"]) <= 10 for r in records)

@@ -113,7 +113,8 @@ def test_diacritics_and_hamza_in_the_question_still_find_the_plain_sentence(
 def test_questions_the_corpus_cannot_answer_get_no_hits(
     seed_index: SentenceIndex, question: str
 ) -> None:
-    assert search(seed_index, question).hits == []
+    result = search(seed_index, question)
+    assert (result.hits, result.outcome) == ([], "none")
 
 
 def test_hits_are_ranked_scored_and_cite_their_source(seed_index: SentenceIndex) -> None:
@@ -140,3 +141,25 @@ def test_highlights_mark_the_question_words_in_the_sentence(seed_index: Sentence
     marked = [hit.text[a:b] for a, b in hit.highlights]
     # "روسية" shares the stem of "الروسي", so it is marked too.
     assert marked == ["روسية", "وزير", "الدفاع", "الروسي"]
+
+
+def test_a_sentence_holding_the_question_is_an_answer(seed_index: SentenceIndex) -> None:
+    result = search(seed_index, "ماذا قال كيم عن الإمبريالية؟")
+    assert result.outcome == "answer"
+    assert "الإمبريالية" in result.hits[0].text
+    assert result.answerability is not None and result.answerability.held >= 0.6
+
+
+def test_hits_holding_little_of_the_question_are_only_related(seed_index: SentenceIndex) -> None:
+    """The seeds never say how far Kim's train went: the hits are about the train and the
+    base, and hold a fifth of the question's weight, so they are listed as related."""
+    result = search(seed_index, "كم كيلومتراً قطع قطار كيم من بيونغ يانغ إلى القاعدة الفضائية؟")
+    assert result.hits
+    assert result.outcome == "related"
+    assert result.answerability is not None and result.answerability.held < 0.3
+
+
+def test_every_page_of_a_question_has_the_same_outcome(seed_index: SentenceIndex) -> None:
+    question = "كم ساعة استمرت المحادثات المغلقة بين الزعيمين في فوستوشني؟"
+    pages = [search(seed_index, question, k=2, offset=offset) for offset in (0, 2, 4)]
+    assert [page.outcome for page in pages] == ["related"] * 3
