@@ -16,7 +16,8 @@ separates the two is read off the top hit (retrieval/search.py computes it):
 - `kind_held`: when the question asks where / when / how many, whether the
   sentence names a place / date / number (retrieval/qtype.py).
 
-Three outcomes: "answer" (the hits are shown as the answer), "related" (shown
+A question none of whose terms the corpus holds (only look-alikes of them) is
+never answered. Three outcomes: "answer" (the hits are shown as the answer), "related" (shown
 under a "no direct answer" header, and scored as no answer), "none" (no hits).
 The thresholds were set on ARCD dev and the seed questions (benchmarks/quality.md).
 """
@@ -41,6 +42,7 @@ class Answerability:
     missing: float
     unknown: float  # share of the weight on terms the corpus never uses, nor a look-alike
     focus_held: bool
+    known: bool  # the corpus holds at least one question term itself (not only look-alikes)
     kind_held: bool | None  # None: the question does not ask for a kind
 
     def outcome(self, rule: AnswerRule) -> Outcome:
@@ -58,7 +60,8 @@ class AnswerRule:
 
     def accepts(self, a: Answerability) -> bool:
         return (
-            a.held >= self.min_held
+            a.known
+            and a.held >= self.min_held
             and a.missing <= self.max_missing
             and (a.focus_held or not self.need_focus)
             and (a.kind_held is not False or not self.need_kind)

@@ -160,6 +160,7 @@ def _answerability(
         coverage=float(weights @ np.maximum(held, ctx[:, 0])) / total,
         missing=float(weights[unmatched].max(initial=0.0)) / total,
         focus_held=bool(focus is not None and held[focus] >= ranking.ngram_min_dice),
+        known=focus is not None,
         unknown=float(weights[unknown].sum()) / total,
         kind_held=bool(evidence_flags(index)[kind][top].any()) if kind is not None else None,
     )
