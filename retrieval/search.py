@@ -10,7 +10,9 @@ term that looks like one (below). Their score:
   + evidence_weight × mean question-term IDF when the question asks where / when /
     how many and the sentence names a place / date / number (retrieval/qtype.py)
   + ngram_weight × Dice × BM25 of corpus terms that look like a question term
-    (character 3-grams: "قمتهما"/"قمة", "سيزور"/"يزور"; retrieval/ngrams.py)
+    (character 3-grams: "قمتهما"/"قمة", "سيزور"/"يزور"; retrieval/ngrams.py) or
+    share its root (ISRI; "ولد"/"مولود", counted with Dice = root_similarity;
+    retrieval/roots.py)
 
 Relevance rule: a sentence is returned only if it holds enough of the question.
 Each distinct question term weighs its IDF (a term no sentence holds weighs the
@@ -36,6 +38,7 @@ from retrieval.models import Hit
 from retrieval.ngrams import ngrams_of
 from retrieval.normalize import analyze, analyze_keyed, iter_word_spans
 from retrieval.qtype import Asks, asks_for, evidence_flags
+from retrieval.roots import root_of, roots_of
 from retrieval.variants import clitic_variants, spelling_variants
 
 DEFAULT_MIN_COVERAGE = 0.3
@@ -89,10 +92,13 @@ class Ranking:
     ngram_min_dice: float = 0.5  # how alike (3-gram Dice) a corpus term must be to count
     ngram_limit: int = 5  # look-alikes per question term, most alike first
     ngram_coverage: float = 0.5  # share of a term's weight a look-alike match covers, × Dice
+    root_similarity: float = (
+        0.7  # the "Dice" of a corpus term of the same root (retrieval/roots.py)
+    )
 
     @classmethod
     def plain(cls) -> Ranking:
-        return cls(0.0, 0.0, False, 0.0, 0.0, ngram_coverage=0.0)
+        return cls(0.0, 0.0, False, 0.0, 0.0, ngram_coverage=0.0, root_similarity=0.0)
 
 
 DEFAULT_RANKING = Ranking()
@@ -338,6 +344,13 @@ def _look_alikes(
         for term_id, dice in vocab.similar(group.term, ranking.ngram_min_dice, ranking.ngram_limit):
             if term_id not in group.term_ids:
                 out.append((g, term_id, dice))
+    if ranking.root_similarity > 0:
+        roots = roots_of(index)
+        for g, group in enumerate(groups):
+            seen = {term_id for h, term_id, _ in out if h == g} | set(group.term_ids)
+            for term_id in roots.get(root_of(group.term), ()):
+                if term_id not in seen:
+                    out.append((g, term_id, ranking.root_similarity))
     return out
 
 

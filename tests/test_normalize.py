@@ -6,6 +6,7 @@ import pytest
 from camel_tools.tokenizers.word import simple_word_tokenize
 
 from retrieval.normalize import analyze, normalize, tokenize
+from retrieval.roots import root_of
 from retrieval.stem import light_stem
 from retrieval.variants import spelling_variants
 
@@ -118,3 +119,12 @@ def test_variant_rules_leave_ordinary_words_alone() -> None:
 )
 def test_stemming_agrees_with_itself(words: tuple[str, ...], term: str) -> None:
     assert {word: analyze(word) for word in words} == {word: [term] for word in words}
+
+
+@pytest.mark.parametrize(
+    "words",
+    [("ولد", "مولود", "ولادة"), ("اكتشف", "اكتشاف"), ("كتب", "كتاب", "مكتبة", "الكاتب", "يكتب")],
+)
+def test_derivations_of_one_root_share_a_root_key(words: tuple[str, ...]) -> None:
+    keys = {root_of(term) for word in words for term in analyze(word)}
+    assert len(keys) == 1 and "" not in keys

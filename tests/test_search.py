@@ -1,11 +1,13 @@
 """Questions over the seed corpus, with the sentence that must answer them."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from retrieval.index import SentenceIndex
-from retrieval.search import search
+from retrieval.index import SentenceIndex, build_index
+from retrieval.models import Document, Source
+from retrieval.search import DEFAULT_RANKING, search
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -163,3 +165,16 @@ def test_every_page_of_a_question_has_the_same_outcome(seed_index: SentenceIndex
     question = "كم ساعة استمرت المحادثات المغلقة بين الزعيمين في فوستوشني؟"
     pages = [search(seed_index, question, k=2, offset=offset) for offset in (0, 2, 4)]
     assert [page.outcome for page in pages] == ["related"] * 3
+
+
+def test_a_derivation_of_the_same_root_matches_at_reduced_weight() -> None:
+    """ "التعليم" and "المعلم" share no light stem and no 3-gram, but one root (علم)."""
+    text = "زار الوزير مدرسة القرية أمس.\n\nعمل المعلم سنوات في مدرسة القرية.\n\nكتب الشاعر قصيدة."
+    index = build_index([Document(Source("a.txt", "القرية"), text)])
+    with_roots = search(index, "التعليم في مدرسة القرية")
+    assert [h.text for h in with_roots.hits] == ["عمل المعلم سنوات في مدرسة القرية."]
+    assert with_roots.outcome == "answer"
+    without = search(
+        index, "التعليم في مدرسة القرية", ranking=replace(DEFAULT_RANKING, root_similarity=0)
+    )
+    assert without.hits == []
