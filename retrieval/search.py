@@ -92,9 +92,7 @@ class Ranking:
     ngram_min_dice: float = 0.5  # how alike (3-gram Dice) a corpus term must be to count
     ngram_limit: int = 5  # look-alikes per question term, most alike first
     ngram_coverage: float = 0.5  # share of a term's weight a look-alike match covers, × Dice
-    root_similarity: float = (
-        0.7  # the "Dice" of a corpus term of the same root (retrieval/roots.py)
-    )
+    root_similarity: float = 0.7  # the "Dice" given to a same-root term (retrieval/roots.py)
 
     @classmethod
     def plain(cls) -> Ranking:
