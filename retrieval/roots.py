@@ -14,7 +14,7 @@ light stem only.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,7 +37,7 @@ def _stemmer() -> ISRIStemmer:
     return ISRIStemmer()
 
 
-@cache
+@lru_cache(maxsize=1 << 18)  # bounded: a large corpus has millions of forms
 def root_of(term: str) -> str:
     """The ISRI root key of an index term ('' for short or non-Arabic terms)."""
     if len(term) < 3 or not ("\u0621" <= term[0] <= "\u064a"):

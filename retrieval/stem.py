@@ -23,7 +23,7 @@ list decides them (retrieval/lexicon.py):
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 from retrieval.lexicon import lemmas, words
 
@@ -79,7 +79,7 @@ def _construct_teh(word: str) -> str:
     return word
 
 
-@cache
+@lru_cache(maxsize=1 << 18)  # bounded: a large corpus has millions of forms
 def _is_conjunction(word: str) -> bool:
     """Whether the leading و of `word` is the conjunction (see module docstring)."""
     if word.startswith("وال") and word not in lemmas():  # "والوزير"; "والد" is a word
