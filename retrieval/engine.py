@@ -26,7 +26,7 @@ from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
 from retrieval.qtype import evidence_flags
 from retrieval.rebuild import ProgressFactory, RebuildFailed, rebuild
-from retrieval.roots import roots_of
+from retrieval.arabic_roots import roots_of
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
 

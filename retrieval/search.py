@@ -12,7 +12,7 @@ term that looks like one (below). Their score:
   + ngram_weight × Dice × BM25 of corpus terms that look like a question term
     (character 3-grams: "قمتهما"/"قمة", "سيزور"/"يزور"; retrieval/ngrams.py) or
     share its root (ISRI; "ولد"/"مولود", counted with Dice = root_similarity;
-    retrieval/roots.py)
+    retrieval/arabic_roots.py)
 
 Relevance rule: a sentence is returned only if it holds enough of the question.
 Each distinct question term weighs its IDF (a term no sentence holds weighs the
@@ -38,7 +38,7 @@ from retrieval.models import Hit
 from retrieval.ngrams import ngrams_of
 from retrieval.normalize import analyze, analyze_keyed, iter_word_spans
 from retrieval.qtype import Asks, asks_for, evidence_flags
-from retrieval.roots import root_of, roots_of
+from retrieval.arabic_roots import root_of, roots_of
 from retrieval.variants import clitic_variants, spelling_variants
 
 DEFAULT_MIN_COVERAGE = 0.3
@@ -92,7 +92,7 @@ class Ranking:
     ngram_min_dice: float = 0.5  # how alike (3-gram Dice) a corpus term must be to count
     ngram_limit: int = 5  # look-alikes per question term, most alike first
     ngram_coverage: float = 0.5  # share of a term's weight a look-alike match covers, × Dice
-    root_similarity: float = 0.7  # the "Dice" given to a same-root term (retrieval/roots.py)
+    root_similarity: float = 0.7  # the "Dice" given to a same-root term (retrieval/arabic_roots.py)
 
     @classmethod
     def plain(cls) -> Ranking:

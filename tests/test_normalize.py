@@ -6,7 +6,7 @@ import pytest
 from camel_tools.tokenizers.word import simple_word_tokenize
 
 from retrieval.normalize import analyze, normalize, tokenize
-from retrieval.roots import root_of
+from retrieval.arabic_roots import root_of
 from retrieval.stem import light_stem
 from retrieval.variants import spelling_variants
 
