@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from retrieval.arabic_roots import roots_of
 from retrieval.context import context_of
 from retrieval.corpus import Corpus, CorpusError, load_corpus
 from retrieval.index import BM25Params, SentenceIndex, build_index
@@ -26,7 +27,6 @@ from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
 from retrieval.qtype import evidence_flags
 from retrieval.rebuild import ProgressFactory, RebuildFailed, rebuild
-from retrieval.arabic_roots import roots_of
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
 

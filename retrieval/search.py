@@ -32,13 +32,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answerability import NONE, Answerability, AnswerRule, Outcome
+from retrieval.arabic_roots import root_of, roots_of
 from retrieval.context import context_of
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
 from retrieval.ngrams import ngrams_of
 from retrieval.normalize import analyze, analyze_keyed, iter_word_spans
 from retrieval.qtype import Asks, asks_for, evidence_flags
-from retrieval.arabic_roots import root_of, roots_of
 from retrieval.variants import clitic_variants, spelling_variants
 
 DEFAULT_MIN_COVERAGE = 0.3

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from camel_tools.tokenizers.word import simple_word_tokenize
 
-from retrieval.normalize import analyze, normalize, tokenize
 from retrieval.arabic_roots import root_of
+from retrieval.normalize import analyze, normalize, tokenize
 from retrieval.stem import light_stem
 from retrieval.variants import spelling_variants
 
