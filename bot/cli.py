@@ -321,11 +321,16 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             started = time.perf_counter()
             result = engine.search(question.question, k=args.k)
             seconds = time.perf_counter() - started
+            # Related hits are listed, but they are not presented as the answer.
+            answered = result.hits if result.outcome == "answer" else []
             outcomes.append(
-                Outcome(question, len(result.hits), judge_hits(gold, result.hits), seconds)
+                Outcome(
+                    question, len(result.hits), judge_hits(gold, answered), seconds, result.outcome
+                )
             )
             if dump is not None:
-                dump.write(json.dumps(dump_record(question, result.hits), ensure_ascii=False))
+                record = dump_record(question, result.hits, result.outcome)
+                dump.write(json.dumps(record, ensure_ascii=False))
                 dump.write("\n")
     finally:
         if dump is not None:
@@ -363,6 +368,7 @@ def result_json(result: SearchResult) -> dict:
     return {
         "question": result.question,
         "terms": list(result.terms),
+        "outcome": result.outcome,
         "hits": [_hit_json(hit) for hit in result.hits],
         "has_more": result.has_more,
     }
@@ -384,12 +390,15 @@ def _hit_json(hit: Hit) -> dict:
     }
 
 
+RELATED_HEADER = "لا توجد إجابة مباشرة — جمل ذات صلة:"
+
+
 def render_terminal(result: SearchResult) -> str:
     """The answer for a terminal: sentences, names and titles without control or bidi
     characters, which a corpus file could use to rewrite the screen."""
     if not result.hits:
         return "لم أجد جملة تجيب عن هذا السؤال في المصادر. جرّب صياغة أخرى أو كلمات أقل."
-    lines = []
+    lines = [] if result.outcome == "answer" else [RELATED_HEADER]
     for hit in result.hits:
         lines.append(f"{hit.rank}. {printable(hit.text)}")
         for source in hit.sources:

@@ -247,10 +247,15 @@ def pack(blocks: Sequence[str], limit: int = MAX_LENGTH, separator: str = "\n\n"
     return messages
 
 
-def render_answer(hits: Sequence[Hit], limit: int = MAX_LENGTH) -> list[str]:
-    """The cited sentences of one page of results, as one or more messages."""
+def render_answer(
+    hits: Sequence[Hit], limit: int = MAX_LENGTH, outcome: str = "answer"
+) -> list[str]:
+    """The cited sentences of one page of results, as one or more messages; hits of a
+    "related" outcome are headed as related, not as the answer."""
     first, last = hits[0].rank, hits[-1].rank
-    title = texts.ANSWER_HEADER if first == 1 else texts.MORE_HEADER.format(first=first, last=last)
+    title = texts.ANSWER_HEADER if outcome == "answer" else texts.RELATED_HEADER
+    if first != 1:
+        title = texts.MORE_HEADER.format(first=first, last=last)
     header = rtl_line(title)
     blocks = [header]
     for hit in hits:

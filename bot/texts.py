@@ -76,6 +76,8 @@ NO_MORE = "لا توجد نتائج أخرى لهذا السؤال."
 EXPIRED = "انتهت صلاحية هذه النتيجة (أُعيد تحميل المصادر أو مرّ وقت طويل). اطرح السؤال من جديد."
 
 ANSWER_HEADER = "<b>أقرب الجمل إلى سؤالك:</b>"
+# Hits of a "related" outcome (retrieval/answerability.py): on the topic, not the answer.
+RELATED_HEADER = "<b>لا توجد إجابة مباشرة — جمل ذات صلة:</b>"
 MORE_HEADER = "<b>نتائج أخرى</b> (من {first} إلى {last}):"
 CONTINUED = "<i>(تابع)</i>"
 MORE_BUTTON = "المزيد"

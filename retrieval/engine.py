@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from retrieval.arabic_roots import roots_of
 from retrieval.context import context_of
 from retrieval.corpus import Corpus, CorpusError
 from retrieval.index import BM25Params, SentenceIndex, build_index
@@ -330,6 +331,7 @@ def _derive(index: SentenceIndex) -> None:
     context_of(index)
     evidence_flags(index)
     ngrams_of(index)
+    roots_of(index)
 
 
 def _compare(before: Snapshot | None, after: Snapshot) -> ReloadReport:

@@ -39,6 +39,7 @@ from retrieval.models import Hit
 from retrieval.normalize import fingerprint
 
 RECALL_AT = (1, 5, 10)
+OUTCOMES = ("answer", "related", "none")
 MRR_AT = 10
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r]*\n")
 
@@ -220,12 +221,17 @@ def _span_sentences(
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """One question's result: the rank of the first correct hit (None if none)."""
+    """One question's result: the rank of the first correct hit (None if none).
+
+    Hits of a "related" outcome are shown as related, not as the answer, so a
+    caller counts them as no answer (`first_correct` None).
+    """
 
     question: Question
     n_hits: int
     first_correct: int | None
     seconds: float
+    outcome: str = "answer"  # "answer" | "related" | "none" (retrieval/answerability.py)
 
 
 def judge_hits(gold: Gold, hits: Sequence[Hit]) -> int | None:
@@ -246,6 +252,8 @@ class Metrics:
     no_hits: float  # share of all questions with no hit
     unanswerable_no_hits: float | None  # share of unanswerable questions left without hits
     answerable_no_hits: float | None  # share of answerable questions that lost every hit
+    outcomes: dict[str, float]  # share of all questions per outcome: answer, related, none
+    unanswerable_answered: float | None  # share of unanswerable questions given an "answer"
     latency_p50_ms: float
     latency_p95_ms: float
     misses: list[str] = field(default_factory=list)  # ids answerable but not in the top 10
@@ -260,6 +268,8 @@ class Metrics:
             "no_hits": round(self.no_hits, 4),
             "unanswerable_no_hits": _round(self.unanswerable_no_hits),
             "answerable_no_hits": _round(self.answerable_no_hits),
+            **{f"outcome_{name}": round(v, 4) for name, v in self.outcomes.items()},
+            "unanswerable_answered": _round(self.unanswerable_answered),
             "latency_p50_ms": round(self.latency_p50_ms, 3),
             "latency_p95_ms": round(self.latency_p95_ms, 3),
         }
@@ -298,6 +308,10 @@ def metrics(outcomes: Sequence[Outcome]) -> Metrics:
         no_hits=_share(o.n_hits == 0 for o in outcomes),
         unanswerable_no_hits=_share(o.n_hits == 0 for o in unanswerable) if unanswerable else None,
         answerable_no_hits=(_share(o.n_hits == 0 for o in answerable) if unanswerable else None),
+        outcomes={name: _share(o.outcome == name for o in outcomes) for name in OUTCOMES},
+        unanswerable_answered=(
+            _share(o.outcome == "answer" for o in unanswerable) if unanswerable else None
+        ),
         latency_p50_ms=percentile(times, 50),
         latency_p95_ms=percentile(times, 95),
         misses=[o.question.id for o in answerable if o.first_correct is None],
@@ -317,10 +331,11 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return float(sorted_values[rank - 1])
 
 
-def dump_record(question: Question, hits: Sequence[Hit]) -> dict:
-    """One line of `--dump`: the form ../shared/eval/arcd_score.py reads."""
+def dump_record(question: Question, hits: Sequence[Hit], outcome: str = "answer") -> dict:
+    """One line of `--dump`: the form ../shared/eval/arcd_score.py reads, plus the outcome."""
     return {
         "id": question.id,
+        "outcome": outcome,
         "hits": [{"text": h.text, "doc": h.source.doc, "score": round(h.score, 6)} for h in hits],
     }
 
@@ -330,11 +345,14 @@ def render_metrics(m: Metrics) -> str:
         f"questions: {m.questions}  answerable: {m.answerable}  unanswerable: {m.unanswerable}",
         "  ".join(f"R@{k}: {v:.3f}" for k, v in m.recall.items()) + f"  MRR@{MRR_AT}: {m.mrr:.3f}",
         f"no hits: {m.no_hits:.1%} of all questions",
+        "outcomes: " + "  ".join(f"{name} {share:.1%}" for name, share in m.outcomes.items()),
     ]
     if m.unanswerable_no_hits is not None and m.answerable_no_hits is not None:
         lines.append(
             f"unanswerable with no hits: {m.unanswerable_no_hits:.1%}  "
             f"answerable that lost every hit: {m.answerable_no_hits:.1%}"
         )
+    if m.unanswerable_answered is not None:
+        lines.append(f"unanswerable given an answer: {m.unanswerable_answered:.1%}")
     lines.append(f"latency: p50 {m.latency_p50_ms:.2f} ms  p95 {m.latency_p95_ms:.2f} ms")
     return "\n".join(lines)

@@ -36,7 +36,7 @@ from retrieval.stopwords import STOP_WORDS
 
 # Bump when any step below changes what terms a text yields: persisted indexes
 # built by another pipeline version are rebuilt, never trusted.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 # Letters that outlets use for sounds Arabic lacks (g, v, p, ch); each is read as

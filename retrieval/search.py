@@ -10,7 +10,9 @@ term that looks like one (below). Their score:
   + evidence_weight × mean question-term IDF when the question asks where / when /
     how many and the sentence names a place / date / number (retrieval/qtype.py)
   + ngram_weight × Dice × BM25 of corpus terms that look like a question term
-    (character 3-grams: "قمتهما"/"قمة", "سيزور"/"يزور"; retrieval/ngrams.py)
+    (character 3-grams: "قمتهما"/"قمة", "سيزور"/"يزور"; retrieval/ngrams.py) or
+    share its root (ISRI; "ولد"/"مولود", counted with Dice = root_similarity;
+    retrieval/arabic_roots.py)
 
 Relevance rule: a sentence is returned only if it holds enough of the question.
 Each distinct question term weighs its IDF (a term no sentence holds weighs the
@@ -29,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.answerability import NONE, Answerability, AnswerRule, Outcome
+from retrieval.arabic_roots import root_of, roots_of
 from retrieval.context import context_of
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
@@ -38,6 +42,8 @@ from retrieval.qtype import Asks, asks_for, evidence_flags
 from retrieval.variants import clitic_variants, spelling_variants
 
 DEFAULT_MIN_COVERAGE = 0.3
+# Answer-kind evidence counts when one of this many best hits carries it.
+KIND_FROM_TOP = 3
 # Candidates (best by BM25) whose extra evidence is looked up first; see _best_relevant.
 FIRST_CANDIDATES = 64
 # Slack for float rounding when a bound is compared with a computed score.
@@ -55,6 +61,10 @@ class SearchResult:
     terms: tuple[str, ...]  # the analyzed question, as searched
     hits: list[Hit]
     has_more: bool  # more relevant hits exist past this page
+    # "answer", "related" (hits shown as related, not as the answer) or "none" (no hits);
+    # decided on the best hit of the question, so every page of it says the same.
+    outcome: Outcome = NONE
+    answerability: Answerability | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +92,15 @@ class Ranking:
     ngram_min_dice: float = 0.5  # how alike (3-gram Dice) a corpus term must be to count
     ngram_limit: int = 5  # look-alikes per question term, most alike first
     ngram_coverage: float = 0.5  # share of a term's weight a look-alike match covers, × Dice
+    root_similarity: float = 0.7  # the "Dice" given to a same-root term (retrieval/arabic_roots.py)
 
     @classmethod
     def plain(cls) -> Ranking:
-        return cls(0.0, 0.0, False, 0.0, 0.0, ngram_coverage=0.0)
+        return cls(0.0, 0.0, False, 0.0, 0.0, ngram_coverage=0.0, root_similarity=0.0)
 
 
 DEFAULT_RANKING = Ranking()
+DEFAULT_ANSWER_RULE = AnswerRule(min_held=0.3)
 
 
 def search(
@@ -98,6 +110,7 @@ def search(
     offset: int = 0,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
     ranking: Ranking = DEFAULT_RANKING,
+    answer_rule: AnswerRule = DEFAULT_ANSWER_RULE,
 ) -> SearchResult:
     """The relevant hits ranked offset+1 … offset+k for `question`."""
     terms = analyze(question)
@@ -105,19 +118,56 @@ def search(
     query_ids = [tid for term in terms for tid in _ids_for(index, term)]
     alike = _look_alikes(index, groups, ranking)
     base_ids, base_weights = _base_terms(query_ids, alike, ranking)
-    kind = asks_for(question) if ranking.evidence_weight > 0 and groups else None
+    asked = asks_for(question) if groups else None
+    kind = asked if ranking.evidence_weight > 0 else None
     docs, scores = _best_relevant(
         index, groups, alike, base_ids, base_weights, ranking, kind, min_coverage, offset + k + 1
     )
     if len(docs) == 0:
         return SearchResult(question, tuple(terms), [], False)
+    best = _answerability(index, groups, alike, docs[:KIND_FROM_TOP], ranking, asked)
     page_docs = docs[offset : offset + k]
     matched = _highlight_terms(index, terms)
     hits = [
         _hit(index, offset + i + 1, float(scores[offset + i]), int(doc), matched)
         for i, doc in enumerate(page_docs)
     ]
-    return SearchResult(question, tuple(terms), hits, len(docs) > offset + k)
+    outcome = best.outcome(answer_rule) if hits else NONE
+    return SearchResult(question, tuple(terms), hits, len(docs) > offset + k, outcome, best)
+
+
+def _answerability(
+    index: SentenceIndex,
+    groups: list[_TermGroup],
+    alike: list[tuple[int, int, float]],
+    top: np.ndarray,
+    ranking: Ranking,
+    kind: Asks | None,
+) -> Answerability:
+    """The evidence of the best sentence (and the kind evidence of the `top` few) for
+    retrieval/answerability.py."""
+    docs = top[:1]
+    own, ctx = _evidence(index, groups, docs, ranking)
+    held = own[:, 0].astype(np.float64)
+    for g, term_id, dice in alike:
+        if index.contains(term_id, docs)[0]:
+            held[g] = max(held[g], dice)
+    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
+    total = float(weights.sum()) or 1.0
+    unmatched = (held == 0) & ~ctx[:, 0]
+    known = [g for g, group in enumerate(groups) if group.term_ids]
+    resembled = {g for g, _, _ in alike}
+    unknown = [g for g in range(len(groups)) if g not in known and g not in resembled]
+    focus = max(known, key=lambda g: weights[g]) if known else None
+    return Answerability(
+        held=float(weights @ held) / total,
+        coverage=float(weights @ np.maximum(held, ctx[:, 0])) / total,
+        missing=float(weights[unmatched].max(initial=0.0)) / total,
+        focus_held=bool(focus is not None and held[focus] >= ranking.ngram_min_dice),
+        known=focus is not None,
+        unknown=float(weights[unknown].sum()) / total,
+        kind_held=bool(evidence_flags(index)[kind][top].any()) if kind is not None else None,
+    )
 
 
 def _base_terms(
@@ -292,6 +342,13 @@ def _look_alikes(
         for term_id, dice in vocab.similar(group.term, ranking.ngram_min_dice, ranking.ngram_limit):
             if term_id not in group.term_ids:
                 out.append((g, term_id, dice))
+    if ranking.root_similarity > 0:
+        roots = roots_of(index)
+        for g, group in enumerate(groups):
+            seen = {term_id for h, term_id, _ in out if h == g} | set(group.term_ids)
+            for term_id in roots.get(root_of(group.term), ()):
+                if term_id not in seen:
+                    out.append((g, term_id, ranking.root_similarity))
     return out
 
 

@@ -74,6 +74,17 @@ def test_answer_numbers_sentences_cites_titles_and_bolds_matched_words(seed_inde
     assert "الإمبريالية" in bold
 
 
+def test_related_hits_are_headed_as_no_direct_answer(seed_index: SentenceIndex):
+    question = "كم كيلومتراً قطع قطار كيم من بيونغ يانغ إلى القاعدة الفضائية؟"
+    result = search(seed_index, question)
+    assert result.outcome == "related"
+    [message] = render.render_answer(result.hits, outcome=result.outcome)
+    text, _ = visible(message)
+    assert text.splitlines()[0] == "\u200fلا توجد إجابة مباشرة — جمل ذات صلة:"  # RLM first
+    assert "أقرب الجمل إلى سؤالك" not in text
+    assert result.hits[0].text in text
+
+
 HANDSHAKE = (  # seeds/001_76385d4a09d3e801.txt
     "وتبادل كيم وبوتين المصافحة التي استمرت حوالي 40 ثانية بعد وصول الزعيم الكوري الشمالي، "
     "حيث قال الرئيس الروسي إنه “سعيد للغاية لرؤيته”."

@@ -43,6 +43,7 @@ def test_ask_json_has_the_documented_shape(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["question"] == "أين عقدت القمة بين كيم وبوتين؟"
+    assert answer["outcome"] == "answer"
     assert 1 <= len(answer["hits"]) <= 5
     for rank, hit in enumerate(answer["hits"], start=1):
         assert hit["rank"] == rank
@@ -77,6 +78,19 @@ def test_ask_json_says_when_there_is_nothing_more(tmp_path: Path) -> None:
     assert answer["has_more"] is False
     hit = next(h for h in answer["hits"] if "40 ثانية" in h["text"])
     assert hit["doc"] == "001_76385d4a09d3e801.txt"
+
+
+def test_ask_marks_related_hits_as_no_direct_answer(tmp_path: Path) -> None:
+    question = "كم كيلومتراً قطع قطار كيم من بيونغ يانغ إلى القاعدة الفضائية؟"
+    result = run("ask", "--config", str(seed_config(tmp_path)), question)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "لا توجد إجابة مباشرة — جمل ذات صلة:"
+    assert lines[1].startswith("1. ")
+    answer = json.loads(
+        run("ask", "--json", "--config", str(seed_config(tmp_path)), question).stdout
+    )
+    assert answer["outcome"] == "related" and answer["hits"]
 
 
 def test_ask_prints_numbered_sentences_with_their_sources(tmp_path: Path) -> None:

@@ -130,8 +130,8 @@ def test_metrics_count_answerable_and_unanswerable_questions_apart() -> None:
         Outcome(answerable[1], 10, 4, 0.002),
         Outcome(answerable[2], 3, None, 0.003),
         Outcome(answerable[3], 0, None, 0.004),
-        Outcome(unanswerable[0], 0, None, 0.001),
-        Outcome(unanswerable[1], 2, None, 0.010),
+        Outcome(unanswerable[0], 0, None, 0.001, "none"),
+        Outcome(unanswerable[1], 2, None, 0.010, "related"),
     ]
     m = metrics(outcomes)
     assert m.recall == {1: 0.25, 5: 0.5, 10: 0.5}
@@ -140,6 +140,8 @@ def test_metrics_count_answerable_and_unanswerable_questions_apart() -> None:
     assert m.unanswerable_no_hits == 0.5
     assert m.answerable_no_hits == 0.25
     assert m.misses == ["2", "3"]
+    assert m.outcomes == {"answer": 4 / 6, "related": 1 / 6, "none": 1 / 6}
+    assert m.unanswerable_answered == 0.0
     assert m.latency_p95_ms == pytest.approx(10.0)
 
 
@@ -160,9 +162,13 @@ def test_eval_command_scores_the_seed_questions_and_dumps_the_scorer_format(
     assert scores["questions"] == 68 and scores["answerable"] == 48
     assert scores["recall@10"] >= scores["recall@5"] >= scores["recall@1"] > 0.5
     assert scores["unanswerable_no_hits"] is not None
+    shares = [scores["outcome_answer"], scores["outcome_related"], scores["outcome_none"]]
+    assert sum(shares) == pytest.approx(1.0, abs=1e-3) and min(shares) > 0
     records = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()]
     assert len(records) == 68
-    assert records[0]["id"] == "seed-a01"
+    assert records[0]["id"] == "seed-a01" and records[0]["outcome"] == "answer"
+    assert {r["outcome"] for r in records} == {"answer", "related", "none"}
+    assert all((r["outcome"] == "none") == (not r["hits"]) for r in records)
     first = records[0]["hits"][0]
     assert set(first) == {"text", "doc", "score"} and "الإمبريالية" in first["text"]
     assert all(len(r["hits"]) <= 10 for r in records)
@@ -274,11 +280,14 @@ def test_eval_on_the_seed_questions_reads_no_corpus_file_once_the_index_is_built
     scores, opened, stderr = _run_eval(_aged_copy(SEEDS, tmp_path), SEEDS_QA, tmp_path)
     assert opened == []
     assert "\r" not in stderr
-    # The scores of the release that loaded the corpus a second time.
+    # The scores eval gave when it still loaded the corpus a second time (equal then),
+    # as the stemmer and answerability rules of PIPELINE_VERSION 3 have since moved them.
     assert scores == {
         "questions": 68, "answerable": 48, "unanswerable": 20,
-        "recall@1": 0.75, "recall@5": 0.8958, "recall@10": 0.8958, "mrr@10": 0.8069,
-        "no_hits": 0.1912, "unanswerable_no_hits": 0.65, "answerable_no_hits": 0.0,
+        "recall@1": 0.7917, "recall@5": 0.8958, "recall@10": 0.8958, "mrr@10": 0.8278,
+        "no_hits": 0.2059, "unanswerable_no_hits": 0.65, "answerable_no_hits": 0.0208,
+        "outcome_answer": 0.75, "outcome_related": 0.0441, "outcome_none": 0.2059,
+        "unanswerable_answered": 0.25,
     }  # fmt: skip
 
 
@@ -289,9 +298,12 @@ def test_eval_on_arcd_reads_only_the_documents_with_answer_spans_and_draws_no_ba
     scores, opened, stderr = _run_eval(_aged_copy(ARCD_SAMPLE, tmp_path), ARCD_SAMPLE_QA, tmp_path)
     assert opened == [f"arcd_{n:03d}.txt" for n in range(1, 13)]
     assert stderr == ""
-    # The scores of the release that loaded the corpus a second time.
+    # The scores eval gave when it still loaded the corpus a second time (equal then),
+    # as the stemmer and answerability rules of PIPELINE_VERSION 3 have since moved them.
     assert scores == {
         "questions": 108, "answerable": 108, "unanswerable": 0,
-        "recall@1": 0.8056, "recall@5": 0.9167, "recall@10": 0.9537, "mrr@10": 0.8556,
-        "no_hits": 0.0093, "unanswerable_no_hits": None, "answerable_no_hits": None,
+        "recall@1": 0.8056, "recall@5": 0.9167, "recall@10": 0.9537, "mrr@10": 0.85,
+        "no_hits": 0.0, "unanswerable_no_hits": None, "answerable_no_hits": None,
+        "outcome_answer": 0.9907, "outcome_related": 0.0093, "outcome_none": 0.0,
+        "unanswerable_answered": None,
     }  # fmt: skip

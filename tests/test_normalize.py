@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from camel_tools.tokenizers.word import simple_word_tokenize
 
+from retrieval.arabic_roots import root_of
 from retrieval.normalize import analyze, normalize, tokenize
 from retrieval.stem import light_stem
 from retrieval.variants import spelling_variants
@@ -89,3 +90,41 @@ def test_transliteration_variants(spelling: str, other: str) -> None:
 def test_variant_rules_leave_ordinary_words_alone() -> None:
     assert spelling_variants("غرب") == []
     assert spelling_variants("جرب") == []
+
+
+@pytest.mark.parametrize(
+    ("words", "term"),
+    [
+        # A و that is the word's first letter stays, with or without the article.
+        (("وزير", "الوزير", "والوزير", "وزيرة"), "وزير"),
+        (("وكالة", "الوكالة", "والوكالة"), "وكال"),
+        (("وزارة", "الوزارة", "وزارته"), "وزار"),
+        (("ورقة", "الورقة"), "ورق"),
+        (("وصول", "الوصول"), "وصول"),
+        (("والد", "الوالد"), "والد"),
+        # The conjunction goes where the rest is a word.
+        (("قال", "وقال"), "قال"),
+        (("أكد", "وأكد"), "اكد"),
+        (("كيم", "وكيم"), "كيم"),
+        (("روسيا", "وروسيا"), "روسيا"),
+        # A name the word list does not know keeps its first letter.
+        (("واشنطن",), "واشنطن"),
+        # A construct ت before a pronoun is the ة of the bare word.
+        (("شقيقة", "شقيقته", "شقيقتها", "شقيقتهم"), "شقيق"),
+        (("زيارة", "زيارته", "زيارتنا"), "زيار"),
+        # A ت that belongs to the word stays.
+        (("بيت", "بيته"), "بيت"),
+        (("وقت", "وقته"), "وقت"),
+    ],
+)
+def test_stemming_agrees_with_itself(words: tuple[str, ...], term: str) -> None:
+    assert {word: analyze(word) for word in words} == {word: [term] for word in words}
+
+
+@pytest.mark.parametrize(
+    "words",
+    [("ولد", "مولود", "ولادة"), ("اكتشف", "اكتشاف"), ("كتب", "كتاب", "مكتبة", "الكاتب", "يكتب")],
+)
+def test_derivations_of_one_root_share_a_root_key(words: tuple[str, ...]) -> None:
+    keys = {root_of(term) for word in words for term in analyze(word)}
+    assert len(keys) == 1 and "" not in keys

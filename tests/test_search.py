@@ -1,11 +1,13 @@
 """Questions over the seed corpus, with the sentence that must answer them."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from retrieval.index import SentenceIndex
-from retrieval.search import search
+from retrieval.index import SentenceIndex, build_index
+from retrieval.models import Document, Source
+from retrieval.search import DEFAULT_RANKING, search
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -113,7 +115,8 @@ def test_diacritics_and_hamza_in_the_question_still_find_the_plain_sentence(
 def test_questions_the_corpus_cannot_answer_get_no_hits(
     seed_index: SentenceIndex, question: str
 ) -> None:
-    assert search(seed_index, question).hits == []
+    result = search(seed_index, question)
+    assert (result.hits, result.outcome) == ([], "none")
 
 
 def test_hits_are_ranked_scored_and_cite_their_source(seed_index: SentenceIndex) -> None:
@@ -140,3 +143,38 @@ def test_highlights_mark_the_question_words_in_the_sentence(seed_index: Sentence
     marked = [hit.text[a:b] for a, b in hit.highlights]
     # "روسية" shares the stem of "الروسي", so it is marked too.
     assert marked == ["روسية", "وزير", "الدفاع", "الروسي"]
+
+
+def test_a_sentence_holding_the_question_is_an_answer(seed_index: SentenceIndex) -> None:
+    result = search(seed_index, "ماذا قال كيم عن الإمبريالية؟")
+    assert result.outcome == "answer"
+    assert "الإمبريالية" in result.hits[0].text
+    assert result.answerability is not None and result.answerability.held >= 0.6
+
+
+def test_hits_holding_little_of_the_question_are_only_related(seed_index: SentenceIndex) -> None:
+    """The seeds never say how far Kim's train went: the hits are about the train and the
+    base, and hold a fifth of the question's weight, so they are listed as related."""
+    result = search(seed_index, "كم كيلومتراً قطع قطار كيم من بيونغ يانغ إلى القاعدة الفضائية؟")
+    assert result.hits
+    assert result.outcome == "related"
+    assert result.answerability is not None and result.answerability.held < 0.3
+
+
+def test_every_page_of_a_question_has_the_same_outcome(seed_index: SentenceIndex) -> None:
+    question = "كم ساعة استمرت المحادثات المغلقة بين الزعيمين في فوستوشني؟"
+    pages = [search(seed_index, question, k=2, offset=offset) for offset in (0, 2, 4)]
+    assert [page.outcome for page in pages] == ["related"] * 3
+
+
+def test_a_derivation_of_the_same_root_matches_at_reduced_weight() -> None:
+    """ "التعليم" and "المعلم" share no light stem and no 3-gram, but one root (علم)."""
+    text = "زار الوزير مدرسة القرية أمس.\n\nعمل المعلم سنوات في مدرسة القرية.\n\nكتب الشاعر قصيدة."
+    index = build_index([Document(Source("a.txt", "القرية"), text)])
+    with_roots = search(index, "التعليم في مدرسة القرية")
+    assert [h.text for h in with_roots.hits] == ["عمل المعلم سنوات في مدرسة القرية."]
+    assert with_roots.outcome == "answer"
+    without = search(
+        index, "التعليم في مدرسة القرية", ranking=replace(DEFAULT_RANKING, root_similarity=0)
+    )
+    assert without.hits == []
