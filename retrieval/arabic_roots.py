@@ -1,7 +1,8 @@
 """Corpus terms grouped by Arabic root, for matching a question word's other derivations.
 
 Light stems keep derivations apart: "ولد", "مولود" and "ولادة", or "اكتشف" and "اكتشاف", share
-no term. The ISRI root stemmer (Taghva et al. 2005, NLTK's `ISRIStemmer`) maps
+no term. The ISRI root stemmer (Taghva et al. 2005, NLTK's `ISRIStemmer`, vendored in
+retrieval/isri.py) maps
 each to a root-like key; search treats corpus terms with the question term's key
 as look-alikes at a reduced weight (retrieval/search.py), like the 3-gram ones.
 A root conflates far more than a light stem does (زيار and زير share one), which
@@ -14,15 +15,12 @@ light stem only.
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from functools import lru_cache
 
 import numpy as np
 
 from retrieval.index import SentenceIndex
-
-if TYPE_CHECKING:
-    from nltk.stem.isri import ISRIStemmer
+from retrieval.isri import ISRIStemmer
 
 ROOTS_KEY = "roots"  # where the map is kept in index.derived
 ROOT_VOCAB = 100_000
@@ -30,11 +28,7 @@ ROOT_VOCAB = 100_000
 ROOT_LIMIT = 10
 
 
-@cache
-def _stemmer() -> ISRIStemmer:
-    from nltk.stem.isri import ISRIStemmer  # importing nltk takes seconds: only when used
-
-    return ISRIStemmer()
+_STEMMER = ISRIStemmer()
 
 
 @lru_cache(maxsize=1 << 18)  # bounded: a large corpus has millions of forms
@@ -42,7 +36,7 @@ def root_of(term: str) -> str:
     """The ISRI root key of an index term ('' for short or non-Arabic terms)."""
     if len(term) < 3 or not ("\u0621" <= term[0] <= "\u064a"):
         return ""
-    return _stemmer().stem(term)
+    return _STEMMER.stem(term)
 
 
 def roots_of(index: SentenceIndex) -> dict[str, tuple[int, ...]]:
