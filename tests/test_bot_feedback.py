@@ -194,6 +194,15 @@ def test_only_allowed_askers_are_logged_and_private_ids_are_not_kept(
     assert logged == [("private", None, None, LIKED), ("supergroup", GROUP, None, QUESTION)]
 
 
+def test_with_log_user_ids_the_asker_and_the_private_chat_are_kept(
+    start_bot: StartBot, tmp_path: Path
+):
+    bot = start_bot(storage={"log_user_ids": True})
+    bot.ask(MEMBER, LIKED)
+    logged = rows(db_path(tmp_path), "SELECT chat_type, chat_id, user_id FROM questions")
+    assert logged == [("private", MEMBER, MEMBER)]
+
+
 def test_gaps_and_stats_show_what_the_log_holds(bot: RunningBot, tmp_path: Path):
     for _ in range(2):
         assert texts.NO_HITS.split("\n")[0] in bot.ask(MEMBER, NOTHING).result["text"]
