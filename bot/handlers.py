@@ -128,7 +128,8 @@ async def _log_question(
     try:
         return await asyncio.wait_for(state.feedback.storage.log_question(entry), LOG_WAIT)
     except TimeoutError:
-        log.warning("question log slower than %g s; answer sent without vote buttons", LOG_WAIT)
+        # Info, not a warning: a lasting fault is warned about once, by the storage itself.
+        log.info("question log slower than %g s; answer sent without vote buttons", LOG_WAIT)
         return None
 
 

@@ -342,6 +342,22 @@ def test_a_log_replaced_by_garbage_while_serving_only_costs_the_votes(
     ]
 
 
+def test_a_log_locked_by_another_process_does_not_hold_up_answers(
+    bot: RunningBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    assert "👍" in buttons(bot.ask(MEMBER, QUESTION).result)
+    other = sqlite3.connect(db_path(tmp_path), isolation_level=None)
+    try:
+        with caplog.at_level(logging.INFO, logger="bot"):
+            other.execute("BEGIN EXCLUSIVE")  # another writer that does not let go
+            answer = bot.ask(MEMBER, QUESTION).result  # within bot.ask's 10 s
+            assert "الإمبريالية" in answer["text"] and "👍" not in buttons(answer)
+            assert "question log slower than 1 s" in caplog.text
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
 def test_a_garbage_log_at_start_up_does_not_stop_the_bot(
     start_bot: StartBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):
