@@ -334,7 +334,7 @@ def test_a_log_replaced_by_garbage_while_serving_only_costs_the_votes(
         stats = plain(bot.ask(ADMIN, "/stats").result)
         gaps = plain(bot.ask(ADMIN, "/gaps").result)
     assert "سجل الأسئلة غير متاح: file is not a database" in stats
-    assert "أسئلة أُجيبت: 4" in stats, "the running counters still count"
+    assert "مدة التشغيل:" in stats, "the rest of /stats is there"
     assert gaps == "سجل الأسئلة غير متاح: file is not a database"
     assert storage_warnings(caplog) == [
         f"storage unavailable: {path}: file is not a database; questions are still "
