@@ -27,13 +27,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, heartbeat, ingest_handlers, texts
+from bot import feedback_handlers, handlers, heartbeat, ingest_handlers, texts
 from bot.access import Access, RateLimiter, gate
 from bot.delivery import PatientRateLimiter
+from bot.feedback import PREFIX as FEEDBACK_PREFIX
+from bot.feedback import Feedback
 from bot.logs import hide_secret
 from bot.progress import logged_progress
 from bot.settings import Settings
 from bot.state import STATE_KEY, BotState, state_of
+from bot.storage import AsyncStorage
 from bot.webhook import SERVER_KEY, Webhook, WebhookServer
 from retrieval.engine import Engine
 
@@ -115,6 +118,13 @@ def build_application(
         limit_notices=RateLimiter(1),
         reload_progress=logged_progress(),
         ingest=settings.ingest,
+        feedback=Feedback(
+            AsyncStorage(
+                settings.storage.path,
+                keep_days=settings.storage.keep_days,
+                log_user_ids=settings.storage.log_user_ids,
+            )
+        ),
     )
     _register(application)
     return application
@@ -129,6 +139,7 @@ def _register(application: Application) -> None:
     application.add_handler(CommandHandler("sources", handlers.sources, new_message))
     application.add_handler(CommandHandler("reload", handlers.reload, new_message))
     application.add_handler(CommandHandler("stats", handlers.stats, new_message))
+    application.add_handler(CommandHandler("gaps", feedback_handlers.gaps, new_message))
     application.add_handler(CommandHandler("add", ingest_handlers.add_command, new_message))
     application.add_handler(CommandHandler("remove", ingest_handlers.remove_command, new_message))
     # A document: any in a private chat; in a group only with the caption /add.
@@ -144,6 +155,8 @@ def _register(application: Application) -> None:
     application.add_handler(MessageHandler(new_message & filters.COMMAND, handlers.unknown_command))
     remove_pattern = f"^{ingest_handlers.REMOVE_PREFIX}"
     application.add_handler(CallbackQueryHandler(ingest_handlers.remove_button, remove_pattern))
+    feedback_pattern = f"^{FEEDBACK_PREFIX}"
+    application.add_handler(CallbackQueryHandler(feedback_handlers.button, feedback_pattern))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_error_handler(handlers.on_error)
 
@@ -157,6 +170,9 @@ class _Lifecycle:
         self.task: asyncio.Task[None] | None = None
 
     async def started(self, application: Application) -> None:
+        # First: a log written by a newer release stops the bot (SchemaTooNew) before it
+        # serves; any other storage fault only warns, and questions are still answered.
+        await _open_storage(application)
         await _set_commands(application)
         if self.heartbeat_file is not None:
             self.task = asyncio.create_task(
@@ -173,6 +189,19 @@ class _Lifecycle:
     async def stopped(self, application: Application) -> None:
         await heartbeat.stop(self.task)
         self.task = None
+        feedback = state_of(application).feedback
+        if feedback is not None:
+            await feedback.storage.close()
+
+
+async def _open_storage(application: Application) -> None:
+    feedback = state_of(application).feedback
+    if feedback is None:
+        return
+    storage = feedback.storage
+    await storage.start()
+    if storage.available:
+        log.info("question log: %s", storage.path)
 
 
 async def _set_commands(application: Application) -> None:

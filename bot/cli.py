@@ -159,6 +159,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import InvalidToken, TelegramError
 
     from bot.app import build_application, run
+    from bot.storage import SchemaTooNew
 
     token = os.environ.get(ENV_TOKEN, "").strip()
     if not token:
@@ -188,6 +189,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     api = settings.telegram.api_url
     try:
         run(application, webhook)
+    except SchemaTooNew as exc:
+        return _fail(str(exc), ExitStatus.ERROR)
     except InvalidToken:
         return _fail(f"the Bot API server at {api} rejected {ENV_TOKEN}", ExitStatus.ERROR)
     except TelegramError as exc:

@@ -20,12 +20,13 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import ingest_handlers, render, texts
+from bot import feedback, ingest_handlers, render, texts
 from bot.access import admin_only
 from bot.addressing import is_private, without_mention
 from bot.answers import CONTEXT, MORE, Answer, Cited, context_data, more_data, parse_button
 from bot.answers import sources_data as sources_button_data
 from bot.state import BotState, state_of
+from bot.storage import QuestionEntry
 from retrieval.engine import ReloadFailed, ReloadInProgress, Snapshot
 from retrieval.search import SearchResult, search
 
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 CONTEXT_BUTTONS = 10  # context buttons under one answer page, at most
 CONTEXT_RADIUS = 2  # sentences shown on each side of a cited one
 SOURCES_PER_PAGE = 10
+LOG_WAIT = 1.0  # seconds an answer waits for the question log before it is sent anyway
+USAGE_DAYS = 7  # days of the question log /stats sums up
 
 
 # --- questions -----------------------------------------------------------------------
@@ -88,7 +91,11 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: s
     started = time.perf_counter()
     await _typing(context, message.chat_id)
     generation, result = await _search(state, question, offset=0)
-    sent = await _send_page(context, message, state, generation, result, quote=True)
+    latency_ms = (time.perf_counter() - started) * 1000
+    answer_id = await _log_question(state, update, result, generation, latency_ms)
+    sent = await _send_page(
+        context, message, state, generation, result, quote=True, answer_id=answer_id
+    )
     state.stats.record_answer(time.perf_counter() - started)
     log.info(
         "answered user %s in chat %s: %d hits in %d messages",
@@ -97,6 +104,33 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: s
         len(result.hits),
         len(sent),
     )
+
+
+async def _log_question(
+    state: BotState, update: Update, result: SearchResult, generation: str, latency_ms: float
+) -> int | None:
+    """Log an answered question; its answer id (for 👍/👎), or None without a log.
+
+    Waits at most LOG_WAIT: a database locked by another process must not hold up the
+    reply (the entry may still be written later; that answer then has no vote buttons).
+    """
+    if state.feedback is None:
+        return None
+    chat = update.effective_chat
+    entry = QuestionEntry.from_result(
+        result,
+        latency_ms=latency_ms,
+        generation=generation,
+        chat_type=chat.type,
+        chat_id=chat.id,
+        user_id=update.effective_user.id,
+    )
+    try:
+        return await asyncio.wait_for(state.feedback.storage.log_question(entry), LOG_WAIT)
+    except TimeoutError:
+        # Info, not a warning: a lasting fault is warned about once, by the storage itself.
+        log.info("question log slower than %g s; answer sent without vote buttons", LOG_WAIT)
+        return None
 
 
 async def _search(state: BotState, question: str, offset: int) -> tuple[str, SearchResult]:
@@ -122,9 +156,10 @@ async def _send_page(
     generation: str,
     result: SearchResult,
     quote: bool,
+    answer_id: int | None = None,
 ) -> list[Message]:
     """Send one page of hits (split into as many messages as it takes), buttons under the
-    last one."""
+    last one; 👍/👎 too when the question was logged as `answer_id`."""
     if not result.hits:
         text = render.rtl_text(texts.NO_HITS) if quote else render.rtl_text(texts.NO_MORE)
         return [await message.reply_text(text, do_quote=None if quote else False)]
@@ -132,7 +167,7 @@ async def _send_page(
     next_offset = result.hits[-1].rank
     entry = Answer(result.question, generation, message.chat_id, next_offset, cited)
     key = state.answers.put(entry, has_more=result.has_more)
-    markup = answer_keyboard(key, cited, result.has_more)
+    markup = answer_keyboard(key, cited, result.has_more, answer_id)
     chunks = render.render_answer(result.hits)
     sent = []
     for i, chunk in enumerate(chunks):
@@ -147,8 +182,11 @@ async def _send_page(
     return sent
 
 
-def answer_keyboard(key: str, cited: Sequence[Cited], has_more: bool) -> InlineKeyboardMarkup:
-    """Context buttons for the cited sentences, and "more" when more results exist."""
+def answer_keyboard(
+    key: str, cited: Sequence[Cited], has_more: bool, answer_id: int | None = None
+) -> InlineKeyboardMarkup:
+    """Context buttons for the cited sentences, "more" when more results exist, and
+    👍/👎 when the question was logged."""
     buttons = [
         InlineKeyboardButton(
             texts.CONTEXT_BUTTON.format(rank=c.rank), callback_data=context_data(key, c.rank)
@@ -158,6 +196,8 @@ def answer_keyboard(key: str, cited: Sequence[Cited], has_more: bool) -> InlineK
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
     if has_more:
         rows.append([InlineKeyboardButton(texts.MORE_BUTTON, callback_data=more_data(key))])
+    if answer_id is not None:
+        rows.append(feedback.vote_row(answer_id, len(cited)))
     return InlineKeyboardMarkup(rows)
 
 
@@ -229,9 +269,11 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> 
         await query.answer(texts.EXPIRED, show_alert=True)
         return
     await query.answer()
-    # The pressed "more" has done its job: keep the context buttons, drop "more".
+    # The pressed "more" has done its job: keep the other buttons (context, 👍/👎).
     try:
-        await query.edit_message_reply_markup(answer_keyboard(key, entry.cited, False))
+        await query.edit_message_reply_markup(
+            feedback.without(message.reply_markup, more_data(key))
+        )
     except BadRequest as exc:
         log.debug("could not drop the 'more' button: %s", exc)
     await _send_page(context, message, state, generation, result, quote=False)
@@ -364,13 +406,21 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @admin_only
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send uptime, corpus size, index build time, questions answered, median latency."""
+    """Send uptime, corpus size, index build time, questions answered, median latency,
+    and the question log's last 7 days (or why it is unavailable)."""
     state = state_of(context)
+    usage, problem = None, None
+    if state.feedback is not None:
+        storage = state.feedback.storage
+        usage = await storage.stats(days=USAGE_DAYS)
+        problem = storage.problem
     text = render.render_stats(
         state.engine.snapshot,
         state.stats.uptime(),
         state.stats.answered,
         state.stats.median_latency(),
+        usage=usage,
+        storage_problem=problem,
     )
     await update.effective_message.reply_text(text)
 

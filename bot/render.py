@@ -34,6 +34,7 @@ from urllib.parse import urlparse
 from telegram.constants import MessageLimit
 
 from bot import texts
+from bot.storage import Gap, UsageStats
 from retrieval.display import printable
 from retrieval.engine import ReloadReport, Snapshot
 from retrieval.models import Hit, Problem, Sentence, Source
@@ -54,6 +55,7 @@ _DATE_LIMIT = 40
 _URL_LIMIT = 2000  # longer addresses are shown as plain titles (no link)
 _NAME_LIMIT = 120  # characters of a file name in the /sources listing
 SOURCES_PAGE_LIMIT = 10  # entries on one /sources page: 10 x (200 + 120 + 30) < 4096
+_GAP_EXAMPLE_LIMIT = 200  # characters of a question (or its terms) shown by /gaps
 _TAG_RE = re.compile(r"<[^>]*>")
 
 
@@ -372,8 +374,11 @@ def render_stats(
     answered: int,
     median_latency: float | None,
     now: float | None = None,
+    usage: UsageStats | None = None,
+    storage_problem: str | None = None,
 ) -> str:
-    """The /stats summary."""
+    """The /stats summary; then the question log's last days (`usage`), or why the log is
+    unavailable (`storage_problem`)."""
     index = snapshot.index
     now = time.time() if now is None else now
     median = (
@@ -389,7 +394,59 @@ def render_stats(
         answered=answered,
         median=median,
     )
-    return rtl_text(text)
+    lines = [rtl_text(text)]
+    if storage_problem is not None:
+        reason = own_isolate(shown_name(storage_problem, 500))
+        lines.append(rtl_line(texts.STORAGE_UNAVAILABLE.format(reason=reason)))
+    elif usage is not None:
+        lines += render_usage(usage)
+    return "\n".join(lines)
+
+
+def render_usage(usage: UsageStats) -> list[str]:
+    """The question log's lines of /stats: per day, no-hit share, 👍/👎, p50/p95."""
+    per_day = "، ".join(f"{day:%m-%d}: {count}" for day, count in usage.per_day)
+    share = usage.no_hits_share
+    return [
+        "",
+        rtl_line(texts.USAGE_HEADER.format(days=usage.days)),
+        rtl_line(texts.USAGE_PER_DAY.format(days=own_isolate(per_day))),
+        rtl_line(
+            texts.USAGE_QUESTIONS.format(
+                questions=usage.questions,
+                no_hits=usage.no_hits,
+                share="—" if share is None else f"{share:.0%}",
+            )
+        ),
+        rtl_line(texts.USAGE_VOTES.format(up=usage.up, down=usage.down)),
+        rtl_line(
+            texts.USAGE_LATENCY.format(p50=_millis(usage.p50_ms), p95=_millis(usage.p95_ms))
+            if usage.p50_ms is not None
+            else texts.USAGE_NO_LATENCY
+        ),
+    ]
+
+
+def render_gaps(gaps: Sequence[Gap], days: int, storage_problem: str | None = None) -> list[str]:
+    """/gaps: the most frequent recent questions with no hits or a 👎, grouped by terms."""
+    if storage_problem is not None:
+        reason = own_isolate(shown_name(storage_problem, 500))
+        return [rtl_line(texts.STORAGE_UNAVAILABLE.format(reason=reason))]
+    if not gaps:
+        return [rtl_line(texts.NO_GAPS.format(days=days))]
+    lines = [rtl_line(texts.GAPS_HEADER.format(days=days))]
+    for n, gap in enumerate(gaps, 1):
+        example = rtl_isolate(escape(clip(printable(gap.example), _GAP_EXAMPLE_LIMIT)))
+        line = texts.GAP_LINE.format(
+            n=n, example=example, count=gap.count, no_hits=gap.no_hits, down=gap.count - gap.no_hits
+        )
+        terms = rtl_isolate(escape(clip(" ".join(gap.terms), _GAP_EXAMPLE_LIMIT)))
+        lines.append(rtl_line(line) + "\n" + rtl_line(texts.GAP_TERMS.format(terms=terms)))
+    return pack(lines, separator="\n")
+
+
+def _millis(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
 
 
 def format_duration(seconds: float) -> str:

@@ -25,6 +25,8 @@ ENV_INDEX_DIR = "COVERAGE_BOT_INDEX_DIR"
 ENV_API_URL = "TELEGRAM_API_URL"
 ENV_HEARTBEAT = "COVERAGE_BOT_HEARTBEAT"
 ENV_UPLOADS = "COVERAGE_BOT_UPLOADS"
+ENV_DB = "COVERAGE_BOT_DB"
+DB_NAME = "coverage-bot.sqlite3"
 DEFAULT_API_URL = "https://api.telegram.org"
 
 
@@ -72,6 +74,18 @@ class IngestSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """The question log (bot/storage/): where it lives and what it keeps."""
+
+    # Default: coverage-bot.sqlite3 beside the index folder (in Docker: /data), else
+    # beside the config file. load_settings always fills it in.
+    path: Path | None = None
+    keep_days: int = 90  # questions (and their votes) older than this are deleted daily
+    # Store user ids, and the chat id of private chats (the user's id). Off: privacy.
+    log_user_ids: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     source: Path  # the config file these came from
     corpus: CorpusSettings
@@ -82,6 +96,7 @@ class Settings:
     # so `serve` can say so (a container's environment must never override silently).
     overrides: tuple[str, ...] = ()
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
 
 # key -> (kind, required); kinds are checked by _check below.
@@ -105,6 +120,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "allow_private_addresses": "bool",
         "fetch_timeout": "float:1..600",
     },
+    "storage": {"path": "path?", "keep_days": "int:1..3650", "log_user_ids": "bool"},
 }
 _EXPECTED = {
     "path": "a folder path (text)",
@@ -157,6 +173,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             ("corpus.uploads", ENV_UPLOADS),
             ("telegram.heartbeat_file", ENV_HEARTBEAT),
             ("telegram.api_url", ENV_API_URL),
+            ("storage.path", ENV_DB),
         )
         if os.environ.get(env)
     )
@@ -179,6 +196,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             heartbeat_file=_resolve(base, heartbeat) if heartbeat else None,
         ),
         overrides=overrides,
+        storage=_storage(base, file, values.get("storage", {}), index_path),
     )
 
 
@@ -191,6 +209,21 @@ def _uploads(base: Path, corpus: dict[str, Any], index_dir: Path | None) -> Path
     if "uploads" in corpus:
         return _resolve(base, corpus["uploads"]) if corpus["uploads"] else None
     return index_dir.parent / "uploads" if index_dir is not None else None
+
+
+def _storage(
+    base: Path, file: Path, storage: dict[str, Any], index_dir: Path | None
+) -> StorageSettings:
+    """$COVERAGE_BOT_DB, else storage.path, else beside the index folder, else beside the
+    config file: the log lives with the other data the bot writes (in Docker: /data)."""
+    value = os.environ.get(ENV_DB) or storage.get("path")
+    if value:
+        path = _resolve(base, value)
+    elif index_dir is not None:
+        path = index_dir.parent / DB_NAME
+    else:
+        path = file.resolve().parent / DB_NAME
+    return StorageSettings(path=path, **{k: v for k, v in storage.items() if k != "path"})
 
 
 def _ids_or(value: Any) -> Any:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.answers import AnswerCache
+from bot.feedback import Feedback
 from bot.policy import Access, RateLimiter
 from bot.settings import IngestSettings
 from bot.stats import Stats
@@ -32,6 +33,8 @@ class BotState:
     reload_progress: ProgressFactory | None = None
     # Limits for uploads and /add (bot/ingest_handlers.py).
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    # The question log and its votes (bot/feedback.py, bot/storage/); None: not kept.
+    feedback: Feedback | None = None
 
 
 def state_of(context: Any) -> BotState:

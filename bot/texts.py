@@ -30,7 +30,8 @@ HELP_ADMIN = """
 أرسل ملفاً (txt أو md أو html أو docx أو pdf) لإضافته إلى المصادر؛ في المجموعات مع التعليق /add
 /add رابط: إضافة مقال من صفحة ويب
 /remove اسم: حذف وثيقة أضيفت من البوت
-/stats إحصاءات التشغيل"""
+/stats إحصاءات التشغيل وسجل الأسئلة
+/gaps فجوات التغطية: أكثر الأسئلة تكراراً بلا نتائج أو مع 👎"""
 
 COMMANDS = {
     "start": "بدء الاستخدام والتعريف بالبوت",
@@ -41,6 +42,7 @@ COMMANDS = {
 ADMIN_COMMANDS = {
     "reload": "إعادة تحميل المصادر وبناء الفهرس",
     "stats": "إحصاءات التشغيل",
+    "gaps": "فجوات التغطية: أسئلة بلا نتائج أو مع 👎",
     "add": "إضافة مقال من رابط (أو أرسل ملفاً)",
     "remove": "حذف وثيقة أضيفت من البوت",
 }
@@ -121,5 +123,41 @@ STATS = """<b>إحصاءات التشغيل</b>
 INDEX_FROM_CACHE = "قُرئ من الذاكرة المؤقتة"
 INDEX_BUILT = "بُني"
 NO_LATENCY = "لا أسئلة بعد"
+
+# Feedback under answers (bot/feedback.py). The two signs are also what /stats shows.
+UP_BUTTON = "👍"
+DOWN_BUTTON = "👎"
+CHOSEN_MARK = " ✓"  # appended to the label of the choice that was recorded
+NONE_OF_THEM_BUTTON = "لا شيء منها"
+WHICH_SENTENCE = (
+    "أيّ جملة كانت الجواب؟ اختر رقمها (من 1 إلى {count})، أو «لا شيء منها» إن لم تُجب أيّ منها."
+)
+# Short notices answering a feedback press (never a message in the chat).
+VOTE_COUNTED = "شكراً، سُجّل تقييمك {sign}"
+VOTE_CHANGED = "غُيّر تقييمك إلى {sign}"
+VOTE_UNCHANGED = "تقييمك {sign} مسجّل"
+PICK_COUNTED = "شكراً، سُجّل أن الجواب في الجملة {rank}"
+PICK_NONE = "شكراً، سُجّل أن أيّاً من الجمل لم يُجب"
+VOTE_NOT_YOURS = "يقيّم الإجابةَ من طرح السؤال فقط."
+VOTE_EXPIRED = "لم يعد تقييم هذه الإجابة ممكناً."
+VOTE_UNAVAILABLE = "تعذّر تسجيل التقييم الآن؛ حاول لاحقاً."
+
+# /stats: the question log of the last days (bot/storage/).
+USAGE_HEADER = "<b>سجل الأسئلة</b> (آخر {days} أيام):"
+USAGE_PER_DAY = "الأسئلة يومياً: {days}"
+USAGE_QUESTIONS = "الأسئلة: {questions}، بلا نتائج: {no_hits} ({share})"
+USAGE_VOTES = "التقييمات: 👍 {up} · 👎 {down}"
+USAGE_LATENCY = "زمن الإجابة: الوسيط {p50} مللي ثانية، p95 {p95} مللي ثانية"
+USAGE_NO_LATENCY = "زمن الإجابة: لا أسئلة بعد"
+STORAGE_UNAVAILABLE = "سجل الأسئلة غير متاح: {reason}"
+
+# /gaps
+GAPS_HEADER = (
+    "<b>فجوات التغطية</b> (آخر {days} يوماً): أكثر الأسئلة تكراراً بلا نتائج أو مع 👎، "
+    "مجمّعة بكلماتها بعد التحليل:"
+)
+GAP_LINE = "{n}. {example} — {count} مرة (بلا نتائج: {no_hits}، 👎: {down})"
+GAP_TERMS = "   الكلمات: {terms}"
+NO_GAPS = "لا فجوات في آخر {days} يوماً: وجدت كل الأسئلة نتائج ولم يُقيَّم أيّ منها بـ 👎."
 
 APOLOGY = "عذراً، حدث خطأ أثناء معالجة طلبك. حاول مرة أخرى بعد قليل."

@@ -83,12 +83,12 @@ def test_start_shows_help_with_examples_and_admin_commands_only_to_admins(bot: R
     for help_text in (admin_help, member_help):
         assert "ماذا قال كيم عن الإمبريالية؟" in help_text
         assert "أين عقدت القمة بين كيم وبوتين؟" in help_text
-    assert "/reload" in admin_help and "/stats" in admin_help
+    assert "/reload" in admin_help and "/stats" in admin_help and "/gaps" in admin_help
     assert "/reload" not in member_help
     everyone = [c["command"] for c in bot.api.commands()]
     admin_menu = [c["command"] for c in bot.api.commands({"type": "chat", "chat_id": ADMIN})]
     assert everyone == ["start", "help", "ask", "sources"]
-    assert admin_menu == [*everyone, "reload", "stats", "add", "remove"]
+    assert admin_menu == [*everyone, "reload", "stats", "gaps", "add", "remove"]
 
 
 # --- access -------------------------------------------------------------------------------

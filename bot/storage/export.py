@@ -11,22 +11,28 @@ contains it (docs/evaluation.md). Which sentence a question's votes identify:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.settings import DB_NAME, ENV_DB, Settings
 from bot.storage.records import NONE_OF_THEM, UP, RatedQuestion
 
-ENV_DB = "COVERAGE_BOT_DB"
-DB_NAME = "coverage-bot.sqlite3"
+__all__ = [
+    "DB_NAME",
+    "ENV_DB",
+    "default_db_path",
+    "evaluation_row",
+    "evaluation_rows",
+    "parse_since",
+]
 
 
 def default_db_path(settings: Settings) -> Path:
-    """$COVERAGE_BOT_DB, else beside the index cache (/data in Docker), else beside the config."""
-    if os.environ.get(ENV_DB):
-        return Path(os.environ[ENV_DB])
+    """The bot's question log: $COVERAGE_BOT_DB, else `storage.path`, else beside the index
+    cache (/data in Docker), else beside the config (resolved by bot/settings.py)."""
+    if settings.storage.path is not None:
+        return settings.storage.path
     if settings.corpus.index_dir is not None:
         return settings.corpus.index_dir.parent / DB_NAME
     return settings.source.resolve().parent / DB_NAME
