@@ -172,6 +172,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import InvalidToken, TelegramError
 
     from bot.app import build_application, run
+    from bot.fleet import FleetMismatch
+    from bot.state import state_of
 
     token = os.environ.get(ENV_TOKEN, "").strip()
     if not token:
@@ -201,6 +203,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     api = settings.telegram.api_url
     try:
         run(application, webhook)
+    except FleetMismatch as exc:
+        return _fail(f"not serving: {exc}", ExitStatus.ERROR)
     except InvalidToken:
         return _fail(f"the Bot API server at {api} rejected {ENV_TOKEN}", ExitStatus.ERROR)
     except TelegramError as exc:
@@ -212,6 +216,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             raise
         where = f"{webhook.listen}:{webhook.port}"
         return _fail(f"cannot listen for the webhook on {where}: {exc.strerror}", ExitStatus.ERROR)
+    fleet = state_of(application).fleet
+    if fleet is not None and fleet.fatal:
+        return _fail(f"stopped serving: {fleet.fatal}", ExitStatus.ERROR)
     return ExitStatus.OK
 
 
