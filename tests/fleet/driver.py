@@ -487,9 +487,8 @@ def main() -> int:
         args.keep = True
     finally:
         fleet.stop()
-    print(
-        f"fleet: {'failed' if failed else 'all checks passed'} in {time.monotonic() - started:.0f} s"
-    )
+    outcome = "failed" if failed else "all checks passed"
+    print(f"fleet: {outcome} in {time.monotonic() - started:.0f} s")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0
