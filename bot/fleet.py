@@ -45,7 +45,8 @@ from bot.shared_state import (
     UpdateLedger,
 )
 from bot.webhook import Refused
-from retrieval.engine import Engine, ProgressFactory, ReloadFailed, ReloadInProgress, ReloadReport
+from retrieval.backend import SearchBackend
+from retrieval.engine import ProgressFactory, ReloadFailed, ReloadInProgress, ReloadReport
 from retrieval.normalize import PIPELINE_VERSION
 from retrieval.store import FORMAT_VERSION
 
@@ -71,7 +72,7 @@ class Reloads(Protocol):
 class LocalReloads:
     """One process: Engine.reload in a worker thread, its own lock as the guard."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: SearchBackend) -> None:
         self.engine = engine
 
     async def running(self) -> bool:
@@ -81,10 +82,11 @@ class LocalReloads:
         return await asyncio.to_thread(self.engine.reload, progress)
 
 
-def pipeline_of(engine: Engine) -> str:
+def pipeline_of(engine: SearchBackend) -> str:
     """What must be equal for two replicas to give the same answers from the same corpus."""
-    params = engine.params
-    return f"format {FORMAT_VERSION}, analysis {PIPELINE_VERSION}, bm25 k1={params.k1} b={params.b}"
+    params = getattr(engine, "params", None)
+    bm25 = f", bm25 k1={params.k1} b={params.b}" if params is not None else ""
+    return f"format {FORMAT_VERSION}, analysis {PIPELINE_VERSION}{bm25}"
 
 
 def replica_name() -> str:
@@ -114,7 +116,7 @@ class Fleet:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: SearchBackend,
         shared: SharedRedis,
         replica: str | None = None,
         pipeline: str | None = None,

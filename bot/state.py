@@ -10,14 +10,15 @@ from bot.fleet import Fleet, LocalReloads, Reloads
 from bot.policy import Access, Limiter, RateLimiter
 from bot.settings import IngestSettings
 from bot.stats import Stats
-from retrieval.engine import Engine, ProgressFactory
+from retrieval.backend import SearchBackend
+from retrieval.engine import ProgressFactory
 
 STATE_KEY = "coverage_bot"
 
 
 @dataclass(slots=True)
 class BotState:
-    engine: Engine
+    engine: SearchBackend  # retrieval/backend.py: today the in-process Engine
     access: Access
     # Questions and result buttons («المزيد», «السياق») per user per minute; admins
     # are not limited.
