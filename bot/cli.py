@@ -189,6 +189,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(str(exc), ExitStatus.USAGE)
     if webhook is not None:
         hide_secret(webhook.secret_token)
+    if webhook is not None and settings.state.redis_url and not os.environ.get(ENV_SECRET):
+        # Each replica would register its own random secret and refuse the others' posts.
+        return _fail(
+            f"a fleet (state.redis_url) needs {ENV_SECRET} set, the same on every replica",
+            ExitStatus.USAGE,
+        )
     engine = engine_for(settings, args.corpus)
     overrides = [*settings.overrides, *(["corpus.path from --corpus"] if args.corpus else [])]
     log.info(
