@@ -259,11 +259,8 @@ def _run_webhook(application: Application, webhook: Webhook, handle_signals: boo
 
     # A fleet answers a post once its update is handled, and handles each update once.
     fleet = state_of(application).fleet
-    server = WebhookServer(
-        webhook.path,
-        webhook.secret_token,
-        FleetDelivery(application, fleet.ledger) if fleet else deliver,
-    )
+    delivery = FleetDelivery(application, fleet.ledger) if fleet else None
+    server = WebhookServer(webhook.path, webhook.secret_token, delivery or deliver)
     try:
         loop.run_until_complete(_retrying(application.initialize))
         if application.post_init:
@@ -277,6 +274,8 @@ def _run_webhook(application: Application, webhook: Webhook, handle_signals: boo
         log.info("stop requested; shutting down")
     finally:
         loop.run_until_complete(server.stop())
+        if delivery is not None:
+            loop.run_until_complete(delivery.drain())
         application.bot_data.pop(SERVER_KEY, None)
         if application.running:
             loop.run_until_complete(application.stop())

@@ -311,6 +311,15 @@ class FleetDelivery:
         task.add_done_callback(self._tasks.discard)
         await asyncio.wait({task}, timeout=HANDLE_WAIT)
 
+    async def drain(self, timeout: float = HANDLE_WAIT) -> None:
+        """Let updates being handled finish (at shutdown), for at most `timeout` seconds;
+        any still running then are given back (`release`) as they are cancelled."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def _handle(self, update: Update) -> None:
         renewing = asyncio.create_task(self._renew(update.update_id))
         application = self.application

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from bot_runner import ADMIN, MEMBER, RunningBot, buttons, free_port, write_config
 from fake_bot_api import FakeBotAPI
+from redis_server import RedisServer
 
 from bot import texts
-from bot.fleet import Fleet, FleetMismatch
+from bot.fleet import Fleet, FleetMismatch, Version
 from bot.settings import load_settings
-from bot.shared_state import SharedRedis
+from bot.shared_state import RETRY_AFTER, SharedRedis
 from bot.webhook import Webhook
 from retrieval.engine import Engine, ReloadInProgress
 
@@ -124,6 +125,30 @@ def test_a_replica_that_cannot_load_the_fleets_index_says_why(
     message = asyncio.run(scenario())
     assert f"cannot load the fleet's index {a.snapshot.generation}" in message
     assert b.snapshot.generation in message and str(other) in message
+
+
+def test_a_replica_started_without_redis_serves_and_joins_the_fleet_later(
+    tmp_path: Path, corpus: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    a = _engine(corpus, tmp_path / "index")
+    server = RedisServer(tmp_path / "redis", free_port())
+
+    async def scenario() -> Version | None:
+        fleet = Fleet(a, SharedRedis(server.url, timeout=0.5), replica="a")
+        await fleet.start()  # Redis down: no exception, this replica serves its own index
+        await asyncio.to_thread(server.start)
+        await asyncio.sleep(RETRY_AFTER)
+        await fleet.check_once()  # back: it publishes what it serves
+        published = await fleet.published()
+        await fleet.shared.close()
+        return published
+
+    try:
+        published = asyncio.run(scenario())
+    finally:
+        server.stop()
+    assert published is not None and published.generation == a.snapshot.generation
+    assert "cannot read the fleet's index version yet" in caplog.text
 
 
 # --- two bots, one Redis ----------------------------------------------------------------
