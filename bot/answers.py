@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Protocol
 
 MORE = "m"
 CONTEXT = "c"
@@ -51,6 +52,17 @@ class Button:
     number: int = 0
 
 
+class AnswerStore(Protocol):
+    """What the handlers need of the answer store: this process's AnswerCache, or the
+    fleet's in Redis (bot/shared_state.py)."""
+
+    async def remember(self, answer: Answer, has_more: bool = False) -> str: ...
+
+    async def recall(self, key: str) -> Answer | None: ...
+
+    async def claim_more(self, key: str) -> bool: ...
+
+
 class AnswerCache:
     """The most recent `capacity` answers, by key (least recently used ones leave first)."""
 
@@ -85,6 +97,17 @@ class AnswerCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    # The AnswerStore interface: the same operations, awaitable like the Redis-backed store.
+
+    async def remember(self, answer: Answer, has_more: bool = False) -> str:
+        return self.put(answer, has_more)
+
+    async def recall(self, key: str) -> Answer | None:
+        return self.get(key)
+
+    async def claim_more(self, key: str) -> bool:
+        return self.take_more(key)
 
 
 def more_data(key: str) -> str:

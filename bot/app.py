@@ -29,12 +29,15 @@ from telegram.ext import (
 
 from bot import feedback_handlers, handlers, heartbeat, ingest_handlers, texts
 from bot.access import Access, RateLimiter, gate
+from bot.answers import AnswerCache
 from bot.delivery import PatientRateLimiter
 from bot.feedback import PREFIX as FEEDBACK_PREFIX
 from bot.feedback import Feedback
+from bot.fleet import Fleet, FleetDelivery
 from bot.logs import hide_secret
 from bot.progress import logged_progress
 from bot.settings import Settings
+from bot.shared_state import SharedAnswers, SharedRateLimiter, SharedRedis
 from bot.state import STATE_KEY, BotState, state_of
 from bot.storage import AsyncStorage
 from bot.webhook import SERVER_KEY, Webhook, WebhookServer
@@ -109,13 +112,28 @@ def build_application(
         .post_shutdown(lifecycle.stopped)
         .build()
     )
+    application.bot_data[STATE_KEY] = _bot_state(settings, engine)
+    _register(application)
+    return application
+
+
+def _bot_state(settings: Settings, engine: Engine) -> BotState:
+    """In-process limits and answers; with `state.redis_url`, the fleet's in Redis."""
     access = settings.access
-    application.bot_data[STATE_KEY] = BotState(
+    url = settings.state.redis_url
+    shared = SharedRedis(url) if url else None
+    return BotState(
         engine=engine,
         access=Access.from_settings(access),
-        questions=RateLimiter(access.questions_per_minute),
+        questions=(
+            SharedRateLimiter(shared, "questions", access.questions_per_minute)
+            if shared
+            else RateLimiter(access.questions_per_minute)
+        ),
         refusals=RateLimiter(3),
-        limit_notices=RateLimiter(1),
+        limit_notices=SharedRateLimiter(shared, "notices", 1) if shared else RateLimiter(1),
+        answers=SharedAnswers(shared) if shared else AnswerCache(),
+        fleet=Fleet(engine, shared) if shared else None,
         reload_progress=logged_progress(),
         ingest=settings.ingest,
         feedback=Feedback(
@@ -126,8 +144,6 @@ def build_application(
             )
         ),
     )
-    _register(application)
-    return application
 
 
 def _register(application: Application) -> None:
@@ -168,11 +184,16 @@ class _Lifecycle:
         self.heartbeat_file = heartbeat_file
         self.interval = interval
         self.task: asyncio.Task[None] | None = None
+        self.watching: asyncio.Task[None] | None = None
 
     async def started(self, application: Application) -> None:
         # First: a log written by a newer release stops the bot (SchemaTooNew) before it
         # serves; any other storage fault only warns, and questions are still answered.
         await _open_storage(application)
+        fleet = state_of(application).fleet
+        if fleet is not None:  # before anything is served: FleetMismatch stops here
+            await fleet.start()
+            self.watching = asyncio.create_task(fleet.watch(application.stop_running))
         await _set_commands(application)
         if self.heartbeat_file is not None:
             self.task = asyncio.create_task(
@@ -192,6 +213,13 @@ class _Lifecycle:
         feedback = state_of(application).feedback
         if feedback is not None:
             await feedback.storage.close()
+        fleet = state_of(application).fleet
+        if self.watching is not None:
+            self.watching.cancel()
+            await asyncio.gather(self.watching, return_exceptions=True)
+            self.watching = None
+        if fleet is not None:
+            await fleet.shared.close()
 
 
 async def _open_storage(application: Application) -> None:
@@ -258,7 +286,10 @@ def _run_webhook(application: Application, webhook: Webhook, handle_signals: boo
     async def deliver(data: dict[str, object]) -> None:
         await application.update_queue.put(Update.de_json(data, application.bot))
 
-    server = WebhookServer(webhook.path, webhook.secret_token, deliver)
+    # A fleet answers a post once its update is handled, and handles each update once.
+    fleet = state_of(application).fleet
+    delivery = FleetDelivery(application, fleet.ledger) if fleet else None
+    server = WebhookServer(webhook.path, webhook.secret_token, delivery or deliver)
     try:
         loop.run_until_complete(_retrying(application.initialize))
         if application.post_init:
@@ -272,6 +303,8 @@ def _run_webhook(application: Application, webhook: Webhook, handle_signals: boo
         log.info("stop requested; shutting down")
     finally:
         loop.run_until_complete(server.stop())
+        if delivery is not None:
+            loop.run_until_complete(delivery.drain())
         application.bot_data.pop(SERVER_KEY, None)
         if application.running:
             loop.run_until_complete(application.stop())

@@ -159,6 +159,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import InvalidToken, TelegramError
 
     from bot.app import build_application, run
+    from bot.fleet import FleetMismatch
+    from bot.state import state_of
     from bot.storage import SchemaTooNew
 
     token = os.environ.get(ENV_TOKEN, "").strip()
@@ -175,6 +177,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(str(exc), ExitStatus.USAGE)
     if webhook is not None:
         hide_secret(webhook.secret_token)
+    if webhook is not None and settings.state.redis_url and not os.environ.get(ENV_SECRET):
+        # Each replica would register its own random secret and refuse the others' posts.
+        return _fail(
+            f"a fleet (state.redis_url) needs {ENV_SECRET} set, the same on every replica",
+            ExitStatus.USAGE,
+        )
     engine = engine_for(settings, args.corpus)
     overrides = [*settings.overrides, *(["corpus.path from --corpus"] if args.corpus else [])]
     log.info(
@@ -191,6 +199,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         run(application, webhook)
     except SchemaTooNew as exc:
         return _fail(str(exc), ExitStatus.ERROR)
+    except FleetMismatch as exc:
+        return _fail(f"not serving: {exc}", ExitStatus.ERROR)
     except InvalidToken:
         return _fail(f"the Bot API server at {api} rejected {ENV_TOKEN}", ExitStatus.ERROR)
     except TelegramError as exc:
@@ -202,6 +212,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             raise
         where = f"{webhook.listen}:{webhook.port}"
         return _fail(f"cannot listen for the webhook on {where}: {exc.strerror}", ExitStatus.ERROR)
+    fleet = state_of(application).fleet
+    if fleet is not None and fleet.fatal:
+        return _fail(f"stopped serving: {fleet.fatal}", ExitStatus.ERROR)
     return ExitStatus.OK
 
 

@@ -83,8 +83,8 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: s
     if not any(ch.isalnum() for ch in question):  # empty, spaces, punctuation, emoji, marks
         await message.reply_text(render.rtl_text(texts.EMPTY_QUESTION))
         return
-    if not state.access.is_admin(user.id) and not state.questions.allow(user.id):
-        if state.limit_notices.allow(user.id):
+    if not state.access.is_admin(user.id) and not await state.questions.admit(user.id):
+        if await state.limit_notices.admit(user.id):
             log.info("user %s is over the question limit", user.id)
             await message.reply_text(render.rtl_text(texts.RATE_LIMITED))
         return
@@ -166,7 +166,7 @@ async def _send_page(
     cited = tuple(Cited(h.rank, h.sentence.doc, h.sentence.position) for h in result.hits)
     next_offset = result.hits[-1].rank
     entry = Answer(result.question, generation, message.chat_id, next_offset, cited)
-    key = state.answers.put(entry, has_more=result.has_more)
+    key = await state.answers.remember(entry, has_more=result.has_more)
     markup = answer_keyboard(key, cited, result.has_more, answer_id)
     chunks = render.render_answer(result.hits)
     sent = []
@@ -220,7 +220,11 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """
     query = update.callback_query
     parsed = parse_button(query.data)
-    if parsed is not None and parsed.action in (MORE, CONTEXT) and not _may_press(update, context):
+    if (
+        parsed is not None
+        and parsed.action in (MORE, CONTEXT)
+        and not await _may_press(update, context)
+    ):
         await query.answer(texts.BUTTON_RATE_LIMITED)
         return
     if parsed is not None and parsed.action == MORE:
@@ -234,20 +238,20 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(texts.EXPIRED, show_alert=True)
 
 
-def _may_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def _may_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     state = state_of(context)
     user_id = update.effective_user.id
-    if state.access.is_admin(user_id) or state.questions.allow(user_id):
+    if state.access.is_admin(user_id) or await state.questions.admit(user_id):
         return True
     log.info("user %s is over the question limit (button)", user_id)
     return False
 
 
-def _valid_answer(
+async def _valid_answer(
     state: BotState, key: str, chat_id: int | None, snapshot: Snapshot
 ) -> Answer | None:
     """The cached answer behind a button, if it was given in this chat from this index."""
-    entry = state.answers.get(key)
+    entry = await state.answers.recall(key)
     if entry is None or entry.chat_id != chat_id or entry.generation != snapshot.generation:
         return None
     return entry
@@ -259,9 +263,9 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> 
     query = update.callback_query
     message = query.message
     chat_id = message.chat.id if message else None
-    entry = _valid_answer(state, key, chat_id, state.engine.snapshot)
-    # Claimed before any await, so two quick presses cannot both pass.
-    if entry is None or not isinstance(message, Message) or not state.answers.take_more(key):
+    entry = await _valid_answer(state, key, chat_id, state.engine.snapshot)
+    # Claimed atomically (fleet-wide with Redis), so two quick presses cannot both pass.
+    if entry is None or not isinstance(message, Message) or not await state.answers.claim_more(key):
         await query.answer(texts.EXPIRED, show_alert=True)
         return
     generation, result = await _search(state, entry.question, offset=entry.next_offset)
@@ -287,7 +291,7 @@ async def show_context(
     query = update.callback_query
     message = query.message
     snapshot = state.engine.snapshot  # once: a reload may swap it at any moment
-    entry = _valid_answer(state, key, message.chat.id if message else None, snapshot)
+    entry = await _valid_answer(state, key, message.chat.id if message else None, snapshot)
     cited = entry.cited_at(rank) if entry else None
     index = snapshot.index
     doc_index = (
@@ -368,13 +372,13 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = state_of(context)
     message = update.effective_message
     user_id = update.effective_user.id
-    if state.engine.reloading:
+    if await state.reloads.running():
         await message.reply_text(render.rtl_text(texts.RELOAD_RUNNING))
         return
     await message.reply_text(render.rtl_text(texts.RELOAD_STARTED))
     started = time.perf_counter()
     try:
-        report = await asyncio.to_thread(state.engine.reload, state.reload_progress)
+        report = await state.reloads.reload(state.reload_progress)
     except ReloadInProgress:
         await message.reply_text(render.rtl_text(texts.RELOAD_RUNNING))
         return

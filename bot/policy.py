@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.settings import AccessSettings
 
@@ -62,6 +63,12 @@ class Access:
         return self.allow_everyone or self.is_known(user_id)
 
 
+class Limiter(Protocol):
+    """What the handlers need of a limit: this process's RateLimiter, or the fleet's."""
+
+    async def admit(self, user_id: int) -> bool: ...
+
+
 class RateLimiter:
     """At most `limit` events per key (a user, or a chat) within `window` seconds
     (a sliding window)."""
@@ -83,6 +90,10 @@ class RateLimiter:
             return False
         events.append(now)
         return True
+
+    async def admit(self, user_id: int) -> bool:
+        """`allow` behind the interface the Redis-backed limiter shares (bot/shared_state.py)."""
+        return self.allow(user_id)
 
     def __len__(self) -> int:
         """Users currently tracked."""

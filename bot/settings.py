@@ -27,6 +27,7 @@ ENV_HEARTBEAT = "COVERAGE_BOT_HEARTBEAT"
 ENV_UPLOADS = "COVERAGE_BOT_UPLOADS"
 ENV_DB = "COVERAGE_BOT_DB"
 DB_NAME = "coverage-bot.sqlite3"
+ENV_REDIS_URL = "COVERAGE_BOT_REDIS_URL"
 DEFAULT_API_URL = "https://api.telegram.org"
 
 
@@ -85,6 +86,12 @@ class StorageSettings:
     log_user_ids: bool = False
 
 
+class StateSettings:
+    # Redis shared by replicas behind a load balancer (bot/fleet.py); None: this process
+    # keeps limits, buttons and the reload guard in memory (one replica).
+    redis_url: str | None = field(default=None, repr=False)  # may hold a password
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     source: Path  # the config file these came from
@@ -97,6 +104,7 @@ class Settings:
     overrides: tuple[str, ...] = ()
     ingest: IngestSettings = field(default_factory=IngestSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    state: StateSettings = field(default_factory=StateSettings)
 
 
 # key -> (kind, required); kinds are checked by _check below.
@@ -121,6 +129,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "fetch_timeout": "float:1..600",
     },
     "storage": {"path": "path?", "keep_days": "int:1..3650", "log_user_ids": "bool"},
+    "state": {"redis_url": "redis?"},
 }
 _EXPECTED = {
     "path": "a folder path (text)",
@@ -128,6 +137,7 @@ _EXPECTED = {
     "ids": "a list of Telegram ids (whole numbers)",
     "bool": "true or false",
     "url": "an http(s) URL such as https://api.telegram.org",
+    "redis?": "a Redis URL such as redis://redis:6379/0 (redis://, rediss:// or unix://) or null",
 }
 
 
@@ -174,6 +184,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             ("telegram.heartbeat_file", ENV_HEARTBEAT),
             ("telegram.api_url", ENV_API_URL),
             ("storage.path", ENV_DB),
+            ("state.redis_url", ENV_REDIS_URL),
         )
         if os.environ.get(env)
     )
@@ -197,7 +208,18 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         ),
         overrides=overrides,
         storage=_storage(base, file, values.get("storage", {}), index_path),
+        state=StateSettings(
+            redis_url=_redis_url(file, os.environ.get(ENV_REDIS_URL))
+            or values.get("state", {}).get("redis_url")
+        ),
     )
+
+
+def _redis_url(file: Path, value: str | None) -> str | None:
+    """$COVERAGE_BOT_REDIS_URL, checked like the file's key (named as the variable)."""
+    if not value:
+        return None
+    return _check(file, f"state.redis_url (from {ENV_REDIS_URL})", "redis?", value)
 
 
 def _uploads(base: Path, corpus: dict[str, Any], index_dir: Path | None) -> Path | None:
@@ -285,6 +307,19 @@ def _check(file: Path, key: str, kind: str, value: Any) -> Any:
     if kind == "bool":
         if not isinstance(value, bool):
             raise bad(_EXPECTED[kind])
+        return value
+    if kind == "redis?":
+        if value is None:
+            return None
+        parsed = urlparse(value) if isinstance(value, str) else None
+        if (
+            parsed is None
+            or parsed.scheme not in ("redis", "rediss", "unix")
+            or (parsed.scheme != "unix" and not parsed.hostname)
+        ):
+            # Not the value itself: a Redis URL may carry a password.
+            shown = f"a URL starting {parsed.scheme}://" if parsed and parsed.scheme else "that"
+            raise ConfigError(f"{file}: key '{key}' must be {_EXPECTED[kind]}, got {shown}")
         return value
     if kind == "url":
         parsed = urlparse(value) if isinstance(value, str) else None

@@ -92,6 +92,7 @@ _STATUS_TEXT = {
     413: "Content Too Large",
     431: "Request Header Fields Too Large",
     501: "Not Implemented",
+    503: "Service Unavailable",
 }
 
 
@@ -302,6 +303,8 @@ class WebhookServer:
         update = parse_update(await reader.readexactly(length))
         try:
             await self.deliver(update)
+        except Refused:  # e.g. 503: another replica is handling it; Telegram posts again
+            raise
         except Exception as exc:  # an authentic post python-telegram-bot cannot read
             log.warning("webhook: update %s not understood: %s", update["update_id"], exc)
             raise Refused(400, "update not understood") from None

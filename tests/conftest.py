@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from bot_runner import TOKEN, RunningBot, StartBot, write_config
 from fake_bot_api import FakeBotAPI
+from redis_server import BINARY, RedisServer
 
 from retrieval.corpus import load_corpus
 from retrieval.index import SentenceIndex, build_index
@@ -22,6 +23,23 @@ SEEDS = ROOT / "seeds"
 @pytest.fixture(scope="session")
 def seed_index() -> SentenceIndex:
     return build_index(load_corpus(SEEDS).documents)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server for the session (.ci/run installs it, so CI never skips)."""
+    if shutil.which(BINARY) is None:
+        pytest.skip(f"{BINARY} is not installed: apt-get install redis-server (as .ci/run does)")
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied for this test."""
+    redis_server.flush()
+    return redis_server.url
 
 
 @pytest.fixture

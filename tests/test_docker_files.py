@@ -28,6 +28,7 @@ OVERRIDING_ENV = (
     settings_module.ENV_UPLOADS,
     settings_module.ENV_API_URL,
     settings_module.ENV_DB,
+    settings_module.ENV_REDIS_URL,
 )
 
 
@@ -110,6 +111,7 @@ def test_the_docker_config_holds_the_image_defaults(monkeypatch: pytest.MonkeyPa
     assert settings.telegram.heartbeat_file == Path("/data/heartbeat")
     assert settings.corpus.uploads == Path("/data/uploads")
     assert settings.storage.path == Path("/data/coverage-bot.sqlite3")
+    assert settings.state.redis_url is None, "one replica, state in memory, unless a fleet"
     assert settings.overrides == ()
 
 
