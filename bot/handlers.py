@@ -75,6 +75,10 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await update.effective_message.reply_text(render.rtl_text(texts.UNKNOWN_COMMAND))
 
 
+# Seconds a search may take before the bot shows "typing…" (benchmarks/load.py).
+TYPING_AFTER = 0.3
+
+
 async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     """Search, then reply with the cited sentences (or say that nothing matched)."""
     state = state_of(context)
@@ -89,8 +93,12 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: s
             await message.reply_text(render.rtl_text(texts.RATE_LIMITED))
         return
     started = time.perf_counter()
-    await _typing(context, message.chat_id)
-    generation, result = await _search(state, question, offset=0)
+    searching = asyncio.ensure_future(_search(state, question, offset=0))
+    # "typing…" only when the answer is not ready at once: on a fast question it would
+    # spend one of the bot's ~30 sends a second on an indicator nobody sees.
+    if not (await asyncio.wait({searching}, timeout=TYPING_AFTER))[0]:
+        await _typing(context, message.chat_id)
+    generation, result = await searching
     latency_ms = (time.perf_counter() - started) * 1000
     answer_id = await _log_question(state, update, result, generation, latency_ms)
     sent = await _send_page(
@@ -168,7 +176,7 @@ async def _send_page(
     entry = Answer(result.question, generation, message.chat_id, next_offset, cited)
     key = await state.answers.remember(entry, has_more=result.has_more)
     markup = answer_keyboard(key, cited, result.has_more, answer_id)
-    chunks = render.render_answer(result.hits)
+    chunks = render.render_answer(result.hits, outcome=result.outcome)
     sent = []
     for i, chunk in enumerate(chunks):
         last = i == len(chunks) - 1

@@ -86,6 +86,7 @@ class StorageSettings:
     log_user_ids: bool = False
 
 
+@dataclass(frozen=True, slots=True)
 class StateSettings:
     # Redis shared by replicas behind a load balancer (bot/fleet.py); None: this process
     # keeps limits, buttons and the reload guard in memory (one replica).

@@ -29,7 +29,7 @@ from bot_runner import (
 )
 from fake_bot_api import FakeBotAPI, utf16_len
 
-from bot import texts
+from bot import handlers, texts
 from bot.cli import main as cli_main
 
 QUESTION = "ماذا قال كيم عن الإمبريالية؟"
@@ -54,7 +54,9 @@ def bot(start_bot: StartBot) -> RunningBot:
 # --- answering ----------------------------------------------------------------------------
 
 
-def test_a_private_question_gets_cited_sentences_with_the_typing_action(bot: RunningBot):
+def test_a_private_question_gets_cited_sentences_without_a_typing_action(bot: RunningBot):
+    """A question answered within TYPING_AFTER (these take milliseconds) spends no send on
+    "typing…": Telegram allows a bot about 30 sends a second."""
     since = bot.api.mark()
     reply = bot.ask(MEMBER, QUESTION)
     text = reply.result["text"]
@@ -63,11 +65,21 @@ def test_a_private_question_gets_cited_sentences_with_the_typing_action(bot: Run
     assert "قمة فوستوشني: مصافحة الأربعين ثانية ووفد كيم وأسئلته عن الصواريخ" in text
     bold = [e for e in reply.result["entities"] if e["type"] == "bold"]
     assert len(bold) > 1, "the header and the matched words are bold"
+    assert [c for c in bot.api.calls_of("sendChatAction") if c.index > since] == []
+    labels = buttons(reply.result)
+    assert texts.MORE_BUTTON in labels and "السياق 1" in labels
+
+
+def test_a_question_not_answered_at_once_shows_typing_first(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(handlers, "TYPING_AFTER", 0.0)  # every search is "slow"
+    since = bot.api.mark()
+    reply = bot.ask(MEMBER, QUESTION)
+    assert "الإمبريالية" in reply.result["text"]
     typing = bot.api.calls_of("sendChatAction")[-1]
     assert typing.params["action"] == "typing" and typing.index < reply.index
     assert typing.index > since
-    labels = buttons(reply.result)
-    assert texts.MORE_BUTTON in labels and "السياق 1" in labels
 
 
 def test_a_question_with_no_relevant_sentence_gets_a_short_hint(bot: RunningBot):
