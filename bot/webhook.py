@@ -207,7 +207,9 @@ class WebhookServer:
         self._accepting: asyncio.Task[None] | None = None
         # Connection tasks, and the writers of those still sending their head (oldest first).
         self._tasks: set[asyncio.Task[None]] = set()
-        self._arriving: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        # A connection is "arriving" from its accept (its raw socket) until its head
+        # proves it authentic (its writer, once open): either may be pushed out.
+        self._arriving: dict[asyncio.Task[None], socket.socket | asyncio.StreamWriter] = {}
         self._refusals = _Summary("refused requests")
         self._accept_failures = _Summary("cannot accept connections")
 
@@ -251,12 +253,19 @@ class WebhookServer:
                 continue
             task = asyncio.create_task(self._serve(client))
             self._tasks.add(task)
+            self._arriving[task] = client  # may be pushed out before it even starts
             task.add_done_callback(self._tasks.discard)
+            # Let the new connection start reading before the next accept: in a burst, a
+            # crowd accepted back to back would otherwise hold every slot unregistered.
+            await asyncio.sleep(0)
 
     def _push_out_oldest(self) -> bool:
-        for task, writer in self._arriving.items():
+        for task, held in self._arriving.items():
             del self._arriving[task]
-            writer.transport.abort()
+            if isinstance(held, asyncio.StreamWriter):
+                held.transport.abort()
+            else:  # not started yet: its task closes the socket as it ends
+                task.cancel()
             self._refusals.note("pushed out by a newer connection")
             return True
         return False
@@ -267,7 +276,8 @@ class WebhookServer:
         writer: asyncio.StreamWriter | None = None
         try:
             reader, writer = await asyncio.open_connection(sock=client, limit=MAX_HEAD)
-            self._arriving[task] = writer
+            if task in self._arriving:  # not pushed out meanwhile
+                self._arriving[task] = writer
             async with asyncio.timeout(REQUEST_DEADLINE):
                 status = await self._answer(reader, writer, task)
                 await _respond(writer, status)
