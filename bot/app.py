@@ -27,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, heartbeat, ingest_handlers, texts
+from bot import feed_jobs, handlers, heartbeat, ingest_handlers, texts
 from bot.access import Access, RateLimiter, gate
 from bot.delivery import PatientRateLimiter
 from bot.logs import hide_secret
@@ -116,6 +116,7 @@ def build_application(
         ingest=settings.ingest,
     )
     _register(application)
+    feed_jobs.schedule(application, settings)
     return application
 
 
@@ -130,6 +131,7 @@ def _register(application: Application) -> None:
     application.add_handler(CommandHandler("stats", handlers.stats, new_message))
     application.add_handler(CommandHandler("add", ingest_handlers.add_command, new_message))
     application.add_handler(CommandHandler("remove", ingest_handlers.remove_command, new_message))
+    application.add_handler(CommandHandler("feeds", feed_jobs.feeds_command, new_message))
     # A document: any in a private chat; in a group only with the caption /add.
     add_caption = filters.CaptionRegex(r"^/add(@\w+)?(\s|$)")
     document = new_message & filters.Document.ALL

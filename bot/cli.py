@@ -150,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(run=_eval)
     _add_feedback_commands(commands, config)
+    _add_feeds_command(commands, config)
     return parser
 
 
@@ -461,6 +462,45 @@ def _feedback_export(args: argparse.Namespace, settings: Settings) -> int:
         f"{args.out}: {len(rows)} questions ({len(rows) - unanswerable} answerable, "
         f"{unanswerable} unanswerable) from {len(rated)} rated in {path}"
     )
+    return ExitStatus.OK
+
+
+# -- `feeds --once`: one poll of every configured feed, for cron --------------------------
+
+
+def _add_feeds_command(
+    commands: argparse._SubParsersAction, config: argparse.ArgumentParser
+) -> None:
+    feeds = commands.add_parser(
+        "feeds",
+        parents=[config],
+        help="poll every configured feed once into the uploads folder (for cron)",
+        description="Fetch each feed of the config's `feeds:` list once and store its new "
+        "items in the uploads folder, as the running bot does on its schedule. Prints one "
+        "line per feed; exits 0 even when feeds fail (each line says why), 2 for a bad config.",
+    )
+    feeds.add_argument("--once", action="store_true", required=True, help="poll once and exit")
+    feeds.add_argument("-v", "--verbose", action="store_true", help="log each item")
+    feeds.set_defaults(run=_feeds_once)
+
+
+def _feeds_once(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.ingest.feeds import FeedPoller, summary
+    from retrieval.ingest.fetch import FetchLimits
+
+    if not settings.feeds:
+        print(f"no feeds configured (key 'feeds' in {settings.source})")
+        return ExitStatus.OK
+    assert settings.corpus.uploads is not None  # load_settings refuses feeds without it
+    ingest = settings.ingest
+    limits = FetchLimits(
+        max_bytes=ingest.max_bytes,
+        timeout=ingest.fetch_timeout,
+        allow_private=ingest.allow_private_addresses,
+    )
+    poller = FeedPoller(settings.feeds, settings.corpus.uploads, limits)
+    for result in poller.poll_all():
+        print(printable(summary(result)))
     return ExitStatus.OK
 
 

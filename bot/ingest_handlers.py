@@ -166,7 +166,7 @@ async def _store_and_index(
         return
     log.info("user %s added %s (from %r)", user_id, stored.doc, original)
     started = time.perf_counter()
-    failure = await _reload(state.engine)
+    failure = await reload_engine(state.engine)
     if failure is not None:
         await message.reply_text(
             "\n".join(
@@ -184,7 +184,7 @@ async def _store_and_index(
     )
 
 
-async def _reload(engine: Engine) -> str | None:
+async def reload_engine(engine: Engine) -> str | None:
     """Reload the index in a worker thread (waiting out a running reload); the reason it
     failed, or None."""
     deadline = time.monotonic() + _RELOAD_WAIT_SECONDS
@@ -325,7 +325,7 @@ async def _remove(state: BotState, name: str, user_id: int) -> str:
         )
     doc = uploads.PREFIX + removed
     log.info("user %s removed %s", user_id, doc)
-    failure = await _reload(state.engine)
+    failure = await reload_engine(state.engine)
     lines = [rtl_line(texts.REMOVED.format(doc=f"<code>{escape(doc)}</code>"))]
     if failure is not None:
         lines.append(rtl_line(own_isolate(escape(failure))))
