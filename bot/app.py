@@ -27,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import feed_jobs, handlers, heartbeat, ingest_handlers, texts
+from bot import feed_jobs, handlers, heartbeat, ingest_handlers, texts, timeline
 from bot.access import Access, RateLimiter, gate
 from bot.delivery import PatientRateLimiter
 from bot.logs import hide_secret
@@ -132,6 +132,7 @@ def _register(application: Application) -> None:
     application.add_handler(CommandHandler("add", ingest_handlers.add_command, new_message))
     application.add_handler(CommandHandler("remove", ingest_handlers.remove_command, new_message))
     application.add_handler(CommandHandler("feeds", feed_jobs.feeds_command, new_message))
+    application.add_handler(CommandHandler("timeline", timeline.timeline_command, new_message))
     # A document: any in a private chat; in a group only with the caption /add.
     add_caption = filters.CaptionRegex(r"^/add(@\w+)?(\s|$)")
     document = new_message & filters.Document.ALL

@@ -151,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=_eval)
     _add_feedback_commands(commands, config)
     _add_feeds_command(commands, config)
+    _add_timeline_command(commands, common)
     return parser
 
 
@@ -501,6 +502,42 @@ def _feeds_once(args: argparse.Namespace, settings: Settings) -> int:
     poller = FeedPoller(settings.feeds, settings.corpus.uploads, limits)
     for result in poller.poll_all():
         print(printable(summary(result)))
+    return ExitStatus.OK
+
+
+# -- `timeline TOPIC --out FILE.png`: the /timeline chart from the terminal ----------------
+
+
+def _add_timeline_command(
+    commands: argparse._SubParsersAction, common: argparse.ArgumentParser
+) -> None:
+    timeline = commands.add_parser(
+        "timeline",
+        parents=[common],
+        help="chart how many relevant sentences each outlet ran per day (PNG)",
+    )
+    timeline.add_argument("topic", help="the topic, in Arabic")
+    timeline.add_argument("--out", type=Path, required=True, help="the PNG file to write")
+    timeline.set_defaults(run=_timeline)
+
+
+def _timeline(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chart import render_png
+    from bot.timeline import caption
+    from retrieval.timeline import timeline_for
+
+    engine = engine_for(settings, args.corpus)
+    engine.open(_progress_bar(sys.stderr.isatty()))
+    timeline = timeline_for(engine, args.topic)
+    if timeline is None:
+        print(f"no dated sentence in the corpus matches {printable(args.topic)!r}; nothing written")
+        return ExitStatus.OK
+    try:
+        args.out.write_bytes(render_png(timeline))
+    except OSError as exc:
+        return _fail(f"{args.out}: cannot write: {exc.strerror or exc}", ExitStatus.ERROR)
+    print(printable(caption(timeline)))
+    print(f"written to {args.out}")
     return ExitStatus.OK
 
 
