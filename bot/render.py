@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 from telegram.constants import MessageLimit
 
 from bot import texts
+from bot.source_groups import grouped_citation
 from retrieval.engine import ReloadReport, Snapshot
 from retrieval.models import Hit, Problem, Sentence, Source
 
@@ -114,7 +115,11 @@ def link(source: Source) -> str:
 
 
 def citation(sources: Sequence[Source]) -> str:
-    """The citation line under a sentence: every document that holds it."""
+    """The citation line under a sentence: every document that holds it (grouped by
+    outlet and date when several outlets ran it, bot/source_groups.py)."""
+    grouped = grouped_citation(sources)
+    if grouped is not None:
+        return grouped
     parts = []
     for source in sources:
         extra = "، ".join(escape(x) for x in (source.outlet, source.date) if x)
