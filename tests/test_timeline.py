@@ -222,3 +222,12 @@ def test_cli_timeline_writes_the_png_and_prints_the_caption(
     assert main(["timeline", "قطار الأنفاق", "--out", str(missing), "--config", str(config)]) == 0
     assert "no dated sentence in the corpus matches 'قطار الأنفاق'" in capsys.readouterr().out
     assert not missing.exists()
+
+
+def test_the_readme_picture_corpus_is_the_test_story(tmp_path: Path) -> None:
+    written = write_story(tmp_path / "story")
+    shipped = Path(__file__).resolve().parent.parent / "docs" / "examples" / "timeline-corpus"
+    names = sorted(p.name for p in written.iterdir())
+    assert sorted(p.name for p in shipped.iterdir()) == names
+    for name in names:
+        assert (shipped / name).read_text("utf-8") == (written / name).read_text("utf-8")
