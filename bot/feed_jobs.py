@@ -63,9 +63,10 @@ async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     poller: FeedPoller | None = context.bot_data.get(POLLER_KEY)
     if not isinstance(feed, Feed) or poller is None:
         return
-    result = await asyncio.to_thread(poller.poll, feed)
-    if not result.added:
-        return
+    application = context.application
+    result = await asyncio.to_thread(poller.poll, feed, lambda: application.running)
+    if not result.added or not application.running:
+        return  # stored documents are indexed at the next start if the bot is stopping
     failure = await reload_engine(state_of(context).engine)
     if failure is not None:
         log.warning("feed %s: %d stored but not indexed: %s", feed.url, len(result.added), failure)

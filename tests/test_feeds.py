@@ -288,3 +288,18 @@ def test_the_bot_polls_feeds_answers_from_them_and_restarts_without_adding_twice
 def test_feeds_without_config_say_so(start_bot: StartBot) -> None:
     bot = start_bot()
     assert "لا توجد خلاصات" in visible(bot.ask(ADMIN, "/feeds").params)
+
+
+def test_a_stopping_bot_leaves_the_items_for_the_next_poll(site: FeedSite, tmp_path: Path) -> None:
+    from retrieval.ingest.feeds import Feed
+
+    feed = Feed(f"{site.base}/rss.xml")
+    limits = FetchLimits(max_bytes=2 * MB, timeout=1, allow_private=True)
+    poller = FeedPoller([feed], tmp_path / "uploads", limits)
+    answers = iter([True, False])  # asked before each item: one item, then stop
+    stopped = poller.poll(feed, keep_going=lambda: next(answers))
+    assert len(stopped.added) == 1 and stopped.error is None
+    later = FeedPoller([feed], tmp_path / "uploads", limits).poll(feed)  # after a restart
+    assert len(later.added) == 1
+    assert stopped.added != later.added
+    assert len(uploads(tmp_path)) == 2

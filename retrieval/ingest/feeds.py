@@ -25,7 +25,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -196,11 +196,15 @@ class FeedPoller:
     def poll_all(self) -> list[PollResult]:
         return [self.poll(feed) for feed in self.feeds]
 
-    def poll(self, feed: Feed) -> PollResult:
-        """One poll of `feed`; never raises for anything the feed or its pages do."""
+    def poll(self, feed: Feed, keep_going: Callable[[], bool] | None = None) -> PollResult:
+        """One poll of `feed`; never raises for anything the feed or its pages do.
+
+        `keep_going` is asked before each item: a bot that is shutting down stops after
+        the item in hand (the rest wait for the next poll) instead of holding up its exit.
+        """
         with self._locks[feed.url]:
             try:
-                result = self._poll(feed)
+                result = self._poll(feed, keep_going or (lambda: True))
             except IngestError as exc:
                 result = PollResult(feed, error=exc.reason)
             except Exception as exc:  # a parser or storage surprise: this feed only
@@ -216,13 +220,20 @@ class FeedPoller:
             status.last_error = result.error or (result.problems[-1] if result.problems else None)
             return result
 
-    def _poll(self, feed: Feed) -> PollResult:
+    def _poll(self, feed: Feed, keep_going: Callable[[], bool]) -> PollResult:
         fetched = fetch(feed.url, self.limits, FEED_TYPES, "an RSS or Atom feed (XML)")
         parsed = parse_feed(fetched.data, feed.url, fetched.content_type)
         outlet = feed.outlet or parsed.title or urlsplit(feed.url).hostname or feed.url
         result = PollResult(feed, outlet=outlet)
         fresh = [item for item in parsed.items if self._wanted(feed, item)]
-        for item in fresh[:MAX_ITEMS_PER_POLL]:
+        for n, item in enumerate(fresh[:MAX_ITEMS_PER_POLL]):
+            if not keep_going():
+                log.info(
+                    "feed %s: stopping; %d new items left for the next poll",
+                    feed.url,
+                    len(fresh) - n,
+                )
+                break
             problem = self._add(feed, item, outlet, result)
             if problem is not None:
                 log.warning("feed %s: %s", feed.url, problem)
