@@ -103,6 +103,7 @@ def build_application(
         .get_updates_read_timeout(timeouts.poll_read)  # PTB adds the poll timeout to this
         .post_init(lifecycle.started)
         .post_shutdown(lifecycle.stopped)
+        .job_queue(feed_jobs.job_queue_for(settings))
         .build()
     )
     access = settings.access

@@ -14,7 +14,7 @@ import logging
 import time
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application, ContextTypes, JobQueue
 
 from bot.access import admin_only
 from bot.ingest_handlers import reload_engine
@@ -35,6 +35,11 @@ FEED_LINE = "• {url} — {outlet}"
 LAST_POLL = "آخر جلب: منذ {ago}؛ أُضيف فيه {last}، ومنذ التشغيل {total}"
 NEVER_POLLED = "لم تُجلب بعد"
 LAST_ERROR = "آخر خطأ: {error}"
+
+
+def job_queue_for(settings: Settings) -> JobQueue | None:
+    """A JobQueue when there are feeds to poll; none otherwise (no scheduler runs idle)."""
+    return JobQueue() if settings.feeds else None
 
 
 def schedule(application: Application, settings: Settings) -> None:
