@@ -27,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import feedback_handlers, handlers, heartbeat, ingest_handlers, texts
+from bot import feed_jobs, feedback_handlers, handlers, heartbeat, ingest_handlers, texts, timeline
 from bot.access import Access, RateLimiter, gate
 from bot.answers import AnswerCache
 from bot.delivery import PatientRateLimiter
@@ -110,10 +110,12 @@ def build_application(
         .get_updates_read_timeout(timeouts.poll_read)  # PTB adds the poll timeout to this
         .post_init(lifecycle.started)
         .post_shutdown(lifecycle.stopped)
+        .job_queue(feed_jobs.job_queue_for(settings))
         .build()
     )
     application.bot_data[STATE_KEY] = _bot_state(settings, engine)
     _register(application)
+    feed_jobs.schedule(application, settings)
     return application
 
 
@@ -158,6 +160,8 @@ def _register(application: Application) -> None:
     application.add_handler(CommandHandler("gaps", feedback_handlers.gaps, new_message))
     application.add_handler(CommandHandler("add", ingest_handlers.add_command, new_message))
     application.add_handler(CommandHandler("remove", ingest_handlers.remove_command, new_message))
+    application.add_handler(CommandHandler("feeds", feed_jobs.feeds_command, new_message))
+    application.add_handler(CommandHandler("timeline", timeline.timeline_command, new_message))
     # A document: any in a private chat; in a group only with the caption /add.
     add_caption = filters.CaptionRegex(r"^/add(@\w+)?(\s|$)")
     document = new_message & filters.Document.ALL

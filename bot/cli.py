@@ -137,6 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(run=_eval)
     _add_feedback_commands(commands, config)
+    _add_feeds_command(commands, config)
+    _add_timeline_command(commands, common)
     return parser
 
 
@@ -487,6 +489,81 @@ def _feedback_export(args: argparse.Namespace, settings: Settings) -> int:
         f"{args.out}: {len(rows)} questions ({len(rows) - unanswerable} answerable, "
         f"{unanswerable} unanswerable) from {len(rated)} rated in {path}"
     )
+    return ExitStatus.OK
+
+
+# -- `feeds --once`: one poll of every configured feed, for cron --------------------------
+
+
+def _add_feeds_command(
+    commands: argparse._SubParsersAction, config: argparse.ArgumentParser
+) -> None:
+    feeds = commands.add_parser(
+        "feeds",
+        parents=[config],
+        help="poll every configured feed once into the uploads folder (for cron)",
+        description="Fetch each feed of the config's `feeds:` list once and store its new "
+        "items in the uploads folder, as the running bot does on its schedule. Prints one "
+        "line per feed; exits 0 even when feeds fail (each line says why), 2 for a bad config.",
+    )
+    feeds.add_argument("--once", action="store_true", required=True, help="poll once and exit")
+    feeds.add_argument("-v", "--verbose", action="store_true", help="log each item")
+    feeds.set_defaults(run=_feeds_once)
+
+
+def _feeds_once(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.ingest.feeds import FeedPoller, summary
+    from retrieval.ingest.fetch import FetchLimits
+
+    if not settings.feeds:
+        print(f"no feeds configured (key 'feeds' in {settings.source})")
+        return ExitStatus.OK
+    assert settings.corpus.uploads is not None  # load_settings refuses feeds without it
+    ingest = settings.ingest
+    limits = FetchLimits(
+        max_bytes=ingest.max_bytes,
+        timeout=ingest.fetch_timeout,
+        allow_private=ingest.allow_private_addresses,
+    )
+    poller = FeedPoller(settings.feeds, settings.corpus.uploads, limits)
+    for result in poller.poll_all():
+        print(printable(summary(result)))
+    return ExitStatus.OK
+
+
+# -- `timeline TOPIC --out FILE.png`: the /timeline chart from the terminal ----------------
+
+
+def _add_timeline_command(
+    commands: argparse._SubParsersAction, common: argparse.ArgumentParser
+) -> None:
+    timeline = commands.add_parser(
+        "timeline",
+        parents=[common],
+        help="chart how many relevant sentences each outlet ran per day (PNG)",
+    )
+    timeline.add_argument("topic", help="the topic, in Arabic")
+    timeline.add_argument("--out", type=Path, required=True, help="the PNG file to write")
+    timeline.set_defaults(run=_timeline)
+
+
+def _timeline(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chart import render_png
+    from bot.timeline import caption
+    from retrieval.timeline import timeline_for
+
+    engine = engine_for(settings, args.corpus)
+    engine.open(_progress_bar(sys.stderr.isatty()))
+    timeline = timeline_for(engine, args.topic)
+    if timeline is None:
+        print(f"no dated sentence in the corpus matches {printable(args.topic)!r}; nothing written")
+        return ExitStatus.OK
+    try:
+        args.out.write_bytes(render_png(timeline))
+    except OSError as exc:
+        return _fail(f"{args.out}: cannot write: {exc.strerror or exc}", ExitStatus.ERROR)
+    print(printable(caption(timeline)))
+    print(f"written to {args.out}")
     return ExitStatus.OK
 
 

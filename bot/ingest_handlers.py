@@ -167,7 +167,7 @@ async def _store_and_index(
         return
     log.info("user %s added %s (from %r)", user_id, stored.doc, original)
     started = time.perf_counter()
-    failure = await _reload(state)
+    failure = await reload_engine(state)
     if failure is not None:
         await message.reply_text(
             "\n".join(
@@ -185,7 +185,7 @@ async def _store_and_index(
     )
 
 
-async def _reload(state: BotState) -> str | None:
+async def reload_engine(state: BotState) -> str | None:
     """Reload the index in a worker thread (waiting out a running reload); the reason it
     failed, or None."""
     deadline = time.monotonic() + _RELOAD_WAIT_SECONDS
@@ -326,7 +326,7 @@ async def _remove(state: BotState, name: str, user_id: int) -> str:
         )
     doc = uploads.PREFIX + removed
     log.info("user %s removed %s", user_id, doc)
-    failure = await _reload(state)
+    failure = await reload_engine(state)
     lines = [rtl_line(texts.REMOVED.format(doc=f"<code>{_shown(doc)}</code>"))]
     if failure is not None:
         lines.append(rtl_line(own_isolate(escape(failure))))

@@ -34,6 +34,7 @@ from urllib.parse import urlparse
 from telegram.constants import MessageLimit
 
 from bot import texts
+from bot.source_groups import grouped_citation
 from bot.storage import Gap, UsageStats
 from retrieval.display import printable
 from retrieval.engine import ReloadReport, Snapshot
@@ -166,7 +167,11 @@ def link(source: Source) -> str:
 
 def citation(sources: Sequence[Source]) -> str:
     """The citation line under a sentence: the first `SOURCES_SHOWN` documents that hold
-    it, then how many more (a boilerplate line may sit in hundreds of documents)."""
+    it, then how many more (a boilerplate line may sit in hundreds of documents); grouped
+    by outlet and date instead when several outlets ran it (bot/source_groups.py)."""
+    grouped = grouped_citation(sources)
+    if grouped is not None:
+        return grouped
     parts = []
     for source in sources[:SOURCES_SHOWN]:
         extra = "، ".join(

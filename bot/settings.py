@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 
 import yaml
 
+from retrieval.ingest.feeds import DEFAULT_EVERY, MIN_EVERY, Feed
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
 
@@ -106,7 +108,12 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     state: StateSettings = field(default_factory=StateSettings)
+    # RSS/Atom feeds polled into the uploads folder (retrieval/ingest/feeds.py).
+    feeds: tuple[Feed, ...] = ()
 
+
+_FEED_KEYS = ("url", "outlet", "every")
+MAX_EVERY = 7 * 86400
 
 # key -> (kind, required); kinds are checked by _check below.
 _SCHEMA: dict[str, dict[str, str]] = {
@@ -165,6 +172,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping of sections ({', '.join(_SCHEMA)})")
+    feeds = _feeds(file, raw.pop("feeds", None))
     values = _validate(file, raw)
     base = file.resolve().parent
     corpus = values.get("corpus", {})
@@ -190,12 +198,18 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         if os.environ.get(env)
     )
     access = values.get("access", {})
+    uploads = _uploads(base, corpus, index_path)
+    if feeds and uploads is None:
+        raise ConfigError(
+            f"{file}: key 'feeds' needs an uploads folder to store items in "
+            "(set corpus.uploads, or corpus.index_dir for the default)"
+        )
     return Settings(
         source=file,
         corpus=CorpusSettings(
             path=_resolve(base, env_corpus or corpus["path"]),
             index_dir=index_path,
-            uploads=_uploads(base, corpus, index_path),
+            uploads=uploads,
         ),
         ingest=IngestSettings(**values.get("ingest", {})),
         retrieval=RetrievalSettings(**values.get("retrieval", {})),
@@ -213,6 +227,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             redis_url=_redis_url(file, os.environ.get(ENV_REDIS_URL))
             or values.get("state", {}).get("redis_url")
         ),
+        feeds=feeds,
     )
 
 
@@ -221,6 +236,36 @@ def _redis_url(file: Path, value: str | None) -> str | None:
     if not value:
         return None
     return _check(file, f"state.redis_url (from {ENV_REDIS_URL})", "redis?", value)
+
+
+def _feeds(file: Path, value: Any) -> tuple[Feed, ...]:
+    """The `feeds:` list: each entry {url, outlet (optional), every (seconds, optional)}."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError(f"{file}: key 'feeds' must be a list of {{url, outlet, every}}")
+    feeds = []
+    for n, entry in enumerate(value, 1):
+        where = f"feeds[{n}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{file}: key '{where}' must be a mapping with url, outlet, every")
+        unknown = sorted(set(entry) - set(_FEED_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"{file}: unknown key '{where}.{unknown[0]}' (known: {', '.join(_FEED_KEYS)})"
+            )
+        url = _check(file, f"{where}.url", "url", entry.get("url"))
+        outlet = entry.get("outlet")
+        if outlet is not None and (not isinstance(outlet, str) or not outlet.strip()):
+            raise ConfigError(f"{file}: key '{where}.outlet' must be text, got {outlet!r}")
+        every = entry.get("every", DEFAULT_EVERY)
+        every = _check(file, f"{where}.every", f"float:{MIN_EVERY:g}..{MAX_EVERY}", every)
+        feeds.append(Feed(url, outlet.strip() if outlet else None, every))
+    urls = [feed.url for feed in feeds]
+    twice = next((url for url in urls if urls.count(url) > 1), None)
+    if twice is not None:
+        raise ConfigError(f"{file}: key 'feeds' lists {twice} twice")
+    return tuple(feeds)
 
 
 def _uploads(base: Path, corpus: dict[str, Any], index_dir: Path | None) -> Path | None:
@@ -262,9 +307,8 @@ def _validate(file: Path, raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
     values: dict[str, dict[str, Any]] = {}
     for section, body in raw.items():
         if section not in _SCHEMA:
-            raise ConfigError(
-                f"{file}: unknown section {section!r} (expected one of: {', '.join(_SCHEMA)})"
-            )
+            known = ", ".join([*_SCHEMA, "feeds"])
+            raise ConfigError(f"{file}: unknown section {section!r} (expected one of: {known})")
         if body is None:
             body = {}
         if not isinstance(body, dict):

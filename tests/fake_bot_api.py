@@ -22,6 +22,8 @@ Bot API methods answered (anything else is ``404 Not Found``; a wrong token is `
 getMe, getUpdates (real long polling: ``offset`` confirms, ``limit``, ``timeout``,
 ``allowed_updates``; 409 while a webhook is set or when a newer poll takes over), setWebhook,
 deleteWebhook (``drop_pending_updates``), getWebhookInfo, logOut, close, sendMessage,
+sendPhoto (an uploaded PNG, JPEG, GIF or WebP, or a stored file_id; the caption checked like text,
+at most 1024 UTF-16 units; ``photos()`` returns the uploaded bytes),
 editMessageText, editMessageReplyMarkup, deleteMessage, sendChatAction, answerCallbackQuery,
 leaveChat (a private chat is refused, as on Telegram; ``left_chats`` lists the groups left),
 setMyCommands, getMyCommands, deleteMyCommands, getFile (files over 20 MB: "file is too big").
@@ -90,6 +92,7 @@ def _names(words: str) -> frozenset[str]:
 
 
 MAX_TEXT_UTF16 = 4096
+MAX_CAPTION_UTF16 = 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_ALLOWED_UPDATES = _names(
     "message edited_message channel_post edited_channel_post business_connection "
@@ -242,6 +245,19 @@ _TAG_ENTITY_TYPES = {
 _HTML_ENTITY_RE = re.compile(r"&(?:#[xX]([0-9a-fA-F]{1,8})|#([0-9]{1,10})|(lt|gt|amp|quot));?")
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _URL_RE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$")
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG, GIF or WebP (VP8X), or (0, 0) for a JPEG; None otherwise."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    if data.startswith(b"\xff\xd8\xff"):
+        return 0, 0
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return 0, 0
+    return None
 
 
 def utf16_len(text: str) -> int:
@@ -1587,6 +1603,7 @@ class FakeBotAPI:
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
@@ -1748,6 +1765,63 @@ class FakeBotAPI:
         with self._cond:
             self._messages[(chat["id"], message["message_id"])] = message
         return message
+
+    def _send_photo(self, params: JSONDict) -> JSONDict:
+        """sendPhoto: an upload (multipart) must be an image; a string must be a stored file_id."""
+        chat = self._resolve_chat(params)
+        photo = params.get("photo")
+        if isinstance(photo, dict):
+            data = photo.get("data") or b""
+            size = _image_size(data)
+            if size is None:
+                raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            file_id = self.add_file(data, photo.get("filename") or "photo.png")
+        elif isinstance(photo, str) and photo in self._files:
+            file_id, data = photo, self._files[photo]["content"]
+            size = _image_size(data) or (320, 320)
+        else:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        message: JSONDict = {
+            "message_id": self._new_message_id(),
+            "from": self.bot_user,
+            "date": int(time.time()),
+            "chat": chat,
+            "photo": [
+                {
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id[-8:]}",
+                    "width": size[0],
+                    "height": size[1],
+                    "file_size": len(data),
+                }
+            ],
+        }
+        if params.get("caption"):
+            caption_params = {
+                "text": params["caption"],
+                "parse_mode": params.get("parse_mode"),
+                "entities": params.get("caption_entities"),
+            }
+            text, entities = self._formatted_text(caption_params)
+            if utf16_len(text) > MAX_CAPTION_UTF16:
+                raise ApiError(400, "Bad Request: message caption is too long")
+            message["caption"] = text
+            if entities:
+                message["caption_entities"] = entities
+        replied = self._replied_message(chat["id"], params)
+        if replied is not None:
+            message["reply_to_message"] = replied
+        with self._cond:
+            self._messages[(chat["id"], message["message_id"])] = message
+        return message
+
+    def photos(self) -> list[bytes]:
+        """The images of successful sendPhoto uploads, in order."""
+        return [
+            c.params["photo"]["data"]
+            for c in self.calls_of("sendPhoto", include_failed=False)
+            if isinstance(c.params.get("photo"), dict)
+        ]
 
     def _replied_message(self, chat_id: int, params: JSONDict) -> JSONDict | None:
         reply = params.get("reply_parameters")

@@ -346,6 +346,7 @@ def test_add_is_for_admins_only(bot: RunningBot, site: str):
 def test_reload_names_the_folders_it_read(bot: RunningBot, corpus: Path):
     since = bot.send(bot.api.private_message(ADMIN, "/reload"))
     summary = visible(bot.reply(ADMIN, since, "اكتملت إعادة التحميل", timeout=60).params)
+    # One line per folder read (render.render_reload_report, as test_corpus_folder.py reads it).
     assert f"مجلد المصادر المقروء: \u2068{corpus}\u2069\n" in summary
     assert f"مجلد المصادر المقروء: \u2068{uploads_of(bot)}\u2069\n" in summary
 

@@ -26,6 +26,14 @@ import httpx
 from retrieval.ingest.models import IngestError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+# What feeds are served as (retrieval/ingest/feeds.py); many servers use text/xml.
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/xml",
+    "text/xml",
+    "application/rdf+xml",
+)
 USER_AGENT = "coverage-bot/0.1 (newsroom coverage archive)"
 
 
@@ -46,6 +54,12 @@ class Fetched:
 
 def fetch_html(url: str, limits: FetchLimits) -> Fetched:
     """The HTML page at `url`; raises IngestError naming the URL and the reason."""
+    return fetch(url, limits, HTML_TYPES, "an HTML page")
+
+
+def fetch(url: str, limits: FetchLimits, types: tuple[str, ...], kind: str) -> Fetched:
+    """The document at `url` if its Content-Type is one of `types` (else refused as not
+    `kind`); raises IngestError naming the URL and the reason."""
     deadline = time.monotonic() + limits.timeout
     current = url.strip()
     # No connection is reused: one made for a checked host (and its TLS name) must not
@@ -53,14 +67,21 @@ def fetch_html(url: str, limits: FetchLimits) -> Fetched:
     no_reuse = httpx.Limits(max_keepalive_connections=0)
     with httpx.Client(follow_redirects=False, trust_env=False, limits=no_reuse) as client:
         for _hop in range(limits.max_redirects + 1):
-            response_or_next = _one_hop(client, current, limits, deadline)
+            response_or_next = _one_hop(client, current, limits, deadline, types, kind)
             if isinstance(response_or_next, Fetched):
                 return response_or_next
             current = response_or_next
     raise IngestError(url, f"too many redirects (more than {limits.max_redirects})")
 
 
-def _one_hop(client: httpx.Client, url: str, limits: FetchLimits, deadline: float) -> Fetched | str:
+def _one_hop(
+    client: httpx.Client,
+    url: str,
+    limits: FetchLimits,
+    deadline: float,
+    types: tuple[str, ...],
+    kind: str,
+) -> Fetched | str:
     """Fetch `url` once: the page, or the URL a redirect points to."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -91,9 +112,9 @@ def _one_hop(client: httpx.Client, url: str, limits: FetchLimits, deadline: floa
                 phrase = response.reason_phrase or ""
                 raise IngestError(url, f"answered HTTP {response.status_code} {phrase}".strip())
             content_type = response.headers.get("Content-Type", "")
-            if content_type.split(";")[0].strip().lower() not in HTML_TYPES:
+            if content_type.split(";")[0].strip().lower() not in types:
                 shown = content_type or "none given"
-                raise IngestError(url, f"not an HTML page (Content-Type: {shown})")
+                raise IngestError(url, f"not {kind} (Content-Type: {shown})")
             data = _read_capped(response, url, limits, deadline)
     except httpx.TimeoutException as exc:
         raise IngestError(url, f"timed out after {limits.timeout:g} s") from exc
