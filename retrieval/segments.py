@@ -46,7 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.context import TITLE_TERMS_KEY
+from retrieval.context import CONTEXT_KEY, TITLE_TERMS_KEY
+from retrieval.delta import delta_index
 from retrieval.index import (
     AnalyzedChunk,
     BM25Params,
@@ -58,7 +59,7 @@ from retrieval.index import (
 from retrieval.models import Document
 from retrieval.ngrams import NGRAMS_KEY, updated_ngrams
 from retrieval.normalize import PIPELINE_VERSION
-from retrieval.store import latest_ngrams
+from retrieval.store import latest_ngrams, previous_index
 
 log = logging.getLogger(__name__)
 
@@ -161,18 +162,36 @@ def incremental_index(
         where.update(_locate([segment], first=len(segments)))
         segments.append(segment)
     pieces = _pieces(documents, segments, where)
-    chunks = [slice_chunk(segments[s].chunk, lo, hi, first) for s, lo, hi, first in pieces]
-    index = index_from_chunks(
-        [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
-    )
     titles = load_titles(root)
+    previous = previous_index(index_dir, params)
+    index = None
+    if previous is not None:
+
+        def analyzed(positions: list[int]) -> AnalyzedChunk:
+            parts = []
+            for k, position in enumerate(positions):
+                s, local = where[documents[position].digest]
+                parts.append(slice_chunk(segments[s].chunk, local, local + 1, k))
+            return concat_chunks(parts)
+
+        index = delta_index(previous, documents, analyzed, corpus_key, params, titles)
+    if index is None:
+        chunks = [slice_chunk(segments[s].chunk, lo, hi, first) for s, lo, hi, first in pieces]
+        index = index_from_chunks(
+            [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
+        )
     index.derived[TITLE_TERMS_KEY] = titles
     index.derived[_TITLES_LOADED] = len(titles)
-    seconds["merge"] = time.perf_counter() - started
+    seconds["edit" if CONTEXT_KEY in index.derived else "merge"] = time.perf_counter() - started
     started = time.perf_counter()
-    previous = latest_ngrams(index_dir)
-    if previous is not None:
-        index.derived[NGRAMS_KEY] = updated_ngrams(*previous, index.vocab)
+    if previous is not None and NGRAMS_KEY in previous.derived:
+        index.derived[NGRAMS_KEY] = updated_ngrams(
+            list(previous.vocab), previous.derived[NGRAMS_KEY], index.vocab
+        )
+    else:
+        found = latest_ngrams(index_dir)
+        if found is not None:
+            index.derived[NGRAMS_KEY] = updated_ngrams(*found, index.vocab)
     seconds["n-grams"] = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -27,11 +27,12 @@ from retrieval.ngrams import NGRAMS_KEY, NgramVocab, ngrams_of
 from retrieval.normalize import PIPELINE_VERSION
 
 # 2: float64 impacts, context field stored; 3: context as neighbours + titles; 4: n-gram map;
-# 5: vocabulary sorted (numbering independent of how the corpus was cut into segments)
-FORMAT_VERSION = 5
+# 5: vocabulary sorted (numbering independent of how the corpus was cut into segments);
+# 6: term frequencies and sentence keys stored (an update edits the previous index)
+FORMAT_VERSION = 6
 _ARRAYS = (
     "sent_doc", "sent_pos", "sent_start", "sent_end", "doc_rows", "dup_indptr", "dup_rows",
-    "doc_len", "idf", "indptr", "post_docs", "post_weights",
+    "doc_len", "idf", "indptr", "post_docs", "post_weights", "post_tf", "doc_keys",
 )  # fmt: skip
 # The context field (retrieval/context.py) is derived, but stored: start-up only maps it.
 _CONTEXT_ARRAYS = ("prev_doc", "next_doc", "doc_source", "title_indptr", "title_sources")
@@ -179,20 +180,36 @@ def load_index(
         raise StaleIndex(f"cached index is unreadable: {exc}") from exc
 
 
+def previous_index(cache_dir: str | os.PathLike[str], params: BM25Params) -> SentenceIndex | None:
+    """The most recently saved index in `cache_dir` (memory-mapped), whatever its corpus,
+    or None: an update edits it (retrieval/delta.py)."""
+    for folder in _newest_first(Path(cache_dir)):
+        try:
+            return load_index(folder.parent, folder.name, params)
+        except StaleIndex as exc:
+            log.info("previous index in %s unusable: %s", folder, exc)
+    return None
+
+
+def _newest_first(cache: Path) -> list[Path]:
+    """Index folders of `cache`, the most recently written first."""
+    folders = []
+    try:
+        for entry in cache.iterdir():
+            manifest = entry / "manifest.json"
+            if not entry.name.startswith(".") and manifest.is_file():
+                folders.append((manifest.stat().st_mtime_ns, entry))
+    except OSError:
+        return []
+    return [folder for _, folder in sorted(folders, reverse=True)]
+
+
 def latest_ngrams(cache_dir: str | os.PathLike[str]) -> tuple[list[str], NgramVocab] | None:
     """(vocabulary in id order, n-gram map) of the most recently saved index, or None.
 
     Only those files are read: an update starts its n-gram map from them.
     """
-    folders = []
-    try:
-        for entry in Path(cache_dir).iterdir():
-            manifest = entry / "manifest.json"
-            if not entry.name.startswith(".") and manifest.is_file():
-                folders.append((manifest.stat().st_mtime_ns, entry))
-    except OSError:
-        return None
-    for _, folder in sorted(folders, reverse=True):
+    for folder in _newest_first(Path(cache_dir)):
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
             if manifest.get("format") != FORMAT_VERSION:
@@ -240,7 +257,9 @@ def _check_shapes(index: SentenceIndex, manifest: dict) -> None:
         "duplicates": len(index.dup_indptr) == n_docs + 1,
         "vocabulary": len(index.vocab) == n_terms and len(index.idf) == n_terms,
         "postings": len(index.indptr) == n_terms + 1
-        and len(index.post_docs) == len(index.post_weights) == int(index.indptr[-1]),
+        and len(index.post_docs) == len(index.post_weights) == int(index.indptr[-1])
+        and len(index.post_tf) == len(index.post_docs),
+        "keys": index.doc_keys.shape == (n_docs, 2),
         "texts": int(index.texts.offsets[-1]) == len(index.texts.blob) if n_rows else True,
         "sources": len(index.sources) == len(index.digests),
     }
