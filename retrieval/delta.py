@@ -142,8 +142,8 @@ def delta_index(
     live_groups = np.flatnonzero(alive)
     order = np.argsort(first[live_groups], kind="stable")
     by_first = live_groups[order]
-    new_id = np.full(n_groups, -1, dtype=np.int64)
-    new_id[by_first] = np.arange(len(by_first))
+    new_id = np.full(n_groups, -1, dtype=np.int32)
+    new_id[by_first] = np.arange(len(by_first), dtype=np.int32)
     n_docs = len(by_first)
     doc_rows = first[by_first].astype(np.int32)
     group_len = np.empty(n_groups, dtype=np.int32)
@@ -165,13 +165,12 @@ def delta_index(
     moving = touched.copy()
     moving[n_old_docs:] = False
     moving[:n_old_docs] |= ~alive[:n_old_docs]  # dead groups' postings go too
-    old_post_terms = np.repeat(
-        np.arange(len(old_terms), dtype=np.int64), np.diff(old.indptr)
-    )  # the term of each old posting
     drop = moving[old.post_docs]
     dropped = np.flatnonzero(drop)
-    readd = dropped[alive[old.post_docs[dropped]]]  # moved groups: their postings come back
-    ins_old_terms = old_post_terms[readd]
+    dropped_terms = np.searchsorted(old.indptr, dropped, side="right") - 1
+    readd_mask = alive[old.post_docs[dropped]]  # moved groups: their postings come back
+    readd = dropped[readd_mask]
+    ins_old_terms = dropped_terms[readd_mask]
     ins_docs = [new_id[old.post_docs[readd]]]
     ins_tf = [np.asarray(old.post_tf[readd], dtype=np.int32)]
     chunk_terms: list[str] = []
@@ -211,16 +210,13 @@ def delta_index(
     # --- Postings: kept ones renumbered (still sorted), the others inserted in place.
     if len(dropped):
         keep = ~drop
-        kept_docs = new_id[old.post_docs[keep]].astype(np.int32)
+        kept_docs = new_id[old.post_docs[keep]]
         kept_tf = np.asarray(old.post_tf)[keep]
-        kept_df_old = np.diff(old.indptr) - np.bincount(
-            old_post_terms[dropped], minlength=len(old_terms)
-        )
+        kept_df_old = np.diff(old.indptr) - np.bincount(dropped_terms, minlength=len(old_terms))
     else:
-        kept_docs = new_id[old.post_docs].astype(np.int32)
+        kept_docs = new_id[old.post_docs]
         kept_tf = np.asarray(old.post_tf)
         kept_df_old = np.diff(old.indptr)
-    del old_post_terms
     kept_df = np.zeros(n_terms, dtype=np.int64)
     kept_df[old_to_new_term] = kept_df_old
     kept_indptr = np.zeros(n_terms + 1, dtype=np.int64)

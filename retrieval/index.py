@@ -608,11 +608,14 @@ def bm25_impacts(
     """
     n_docs = len(doc_len)
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
-    norm = doc_len[post_docs].astype(np.float64)
+    # k1·(1 − b + b·len/avgdl) once per sentence, then gathered per posting.
+    doc_norm = doc_len.astype(np.float64)
     if n_docs:
-        norm *= params.b / avgdl
-        norm += 1.0 - params.b
-        norm *= params.k1
+        doc_norm *= params.b / avgdl
+        doc_norm += 1.0 - params.b
+        doc_norm *= params.k1
+    norm = doc_norm[post_docs]
+    del doc_norm
     weights = post_tf.astype(np.float64)
     norm += weights
     weights *= params.k1 + 1.0

@@ -46,10 +46,17 @@ assert _SOURCE_FIELDS[0] == "doc", "the record stores a citation's other fields 
 _source_values = attrgetter(*_SOURCE_FIELDS)  # not asdict: it deep-copies, 2 s at 94k files
 
 
-def read_corpus(roots: Roots, listing: Listing | None, state_dir: Path) -> tuple[Corpus, int]:
+class TooManyChanges(Exception):
+    """More files changed than the caller's limit (or the whole corpus must be read)."""
+
+
+def read_corpus(
+    roots: Roots, listing: Listing | None, state_dir: Path, limit: int | None = None
+) -> tuple[Corpus, int]:
     """(the corpus, number of files opened) of the folders `roots` names.
 
     Documents taken from the record have an empty text and their stored digest.
+    With `limit`, raises TooManyChanges instead of opening more files than that.
     """
     record = _read_record(state_dir) if listing is not None else None
     if (
@@ -58,16 +65,22 @@ def read_corpus(roots: Roots, listing: Listing | None, state_dir: Path) -> tuple
         or any(rel == SOURCES_FILE for rel, *_ in listing.files)
         or tuple(record["skipped"]) != listing.skipped
     ):
+        if limit is not None:
+            raise TooManyChanges("the whole corpus must be read")
         corpus = roots.load()
         return corpus, len(listing.files) if listing is not None else -1
     try:
-        return _read_changed(roots, listing, record)
+        return _read_changed(roots, listing, record, limit)
     except (ValueError, TypeError, KeyError) as exc:
+        if limit is not None:
+            raise TooManyChanges(f"file record in {state_dir} malformed") from exc
         log.warning("file record in %s malformed, reading every file: %s", state_dir, exc)
         return roots.load(), len(listing.files)
 
 
-def _read_changed(roots: Roots, listing: Listing, record: dict) -> tuple[Corpus, int]:
+def _read_changed(
+    roots: Roots, listing: Listing, record: dict, limit: int | None
+) -> tuple[Corpus, int]:
     """Files whose entry is unchanged from the record; the others read. Columns are
     compared whole (94k files: a Python loop of per-file comparisons took seconds)."""
     paths: list[str] = record["paths"]
@@ -91,6 +104,8 @@ def _read_changed(roots: Roots, listing: Listing, record: dict) -> tuple[Corpus,
         same &= np.asarray(column, dtype=np.int64)[safe] == np.asarray(now, dtype=np.int64)
     # Racy entries: modified too close to the recorded listing to trust the mtime.
     same &= np.asarray(current[2], dtype=np.int64) < int(record["taken_ns"]) - RACY_NS
+    if limit is not None and int(len(same) - same.sum()) > limit:
+        raise TooManyChanges(f"{int(len(same) - same.sum())} files changed")
     documents: list[Document] = []
     problems = [Problem(p, r) for p, r in record["walk_problems"]]
     opened = 0

@@ -130,8 +130,12 @@ def incremental_index(
     index_dir: Path,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    previous: SentenceIndex | None = None,
 ) -> tuple[SentenceIndex, Update]:
     """The index of `documents`, analyzing only those no segment of `index_dir` holds.
+
+    A small change edits the previous index (`previous`, else the one last saved
+    in `index_dir`; retrieval/delta.py) instead of merging every segment.
 
     Documents need their text only when their digest is in no segment (else
     NotAnalyzed). The result equals `build_index(documents, corpus_key, params)`
@@ -162,8 +166,14 @@ def incremental_index(
         where.update(_locate([segment], first=len(segments)))
         segments.append(segment)
     pieces = _pieces(documents, segments, where)
-    titles = load_titles(root)
-    previous = previous_index(index_dir, params)
+    if previous is None:
+        previous = previous_index(index_dir, params)
+    kept_titles = previous.derived.get(TITLE_TERMS_KEY) if previous is not None else None
+    if isinstance(kept_titles, dict):  # the serving index's, already up to date
+        titles, loaded = kept_titles, previous.derived.get(_TITLES_LOADED, -1)
+    else:
+        titles = load_titles(root)
+        loaded = len(titles)
     index = None
     if previous is not None:
 
@@ -181,7 +191,7 @@ def incremental_index(
             [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
         )
     index.derived[TITLE_TERMS_KEY] = titles
-    index.derived[_TITLES_LOADED] = len(titles)
+    index.derived[_TITLES_LOADED] = loaded
     seconds["edit" if CONTEXT_KEY in index.derived else "merge"] = time.perf_counter() - started
     started = time.perf_counter()
     if previous is not None and NGRAMS_KEY in previous.derived:
