@@ -33,6 +33,7 @@ Segments and the catalog are written to temporary names and renamed into place.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -211,6 +212,7 @@ def incremental_index(
             if not (root / segment.name / "manifest.json").exists():
                 save_segment(root, segment)
         save_catalog(root, [s.name for s in live])
+        _keep(root, live)
     except OSError as exc:  # the index itself is fine; the next update analyzes more
         log.warning("analyzed segments not stored in %s: %s", root, exc.strerror or exc)
     seconds["save"] = time.perf_counter() - started
@@ -469,8 +471,32 @@ def _check(name: str, chunk: AnalyzedChunk, manifest: dict) -> None:
             raise BadSegment(f"segment {name} is inconsistent ({what})")
 
 
+# Segments this process last loaded, by folder: a serving process's next reload
+# does not parse their vocabularies again. Trusted only while every file of the
+# catalog and of its segments has the same (inode, size, mtime).
+_kept: dict[Path, tuple[list[tuple[int, int, int]], list[Segment]]] = {}
+
+
+def _stamps(root: Path, names: list[str]) -> list[tuple[int, int, int]]:
+    stamps = []
+    for folder in [root, *(root / name for name in names)]:
+        with os.scandir(folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_file() and not entry.name.startswith("."):
+                    stat = entry.stat()
+                    stamps.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return stamps
+
+
 def load_catalog(root: Path) -> list[Segment]:
     """The live segments; those that cannot be trusted are left out (and logged)."""
+    kept = _kept.get(root)
+    if kept is not None:
+        try:
+            if _stamps(root, [s.name for s in kept[1]]) == kept[0]:
+                return list(kept[1])
+        except OSError:
+            pass
     try:
         catalog = json.loads((root / CATALOG_FILE).read_text(encoding="utf-8"))
         names = [str(n) for n in catalog["segments"]]
@@ -487,7 +513,14 @@ def load_catalog(root: Path) -> list[Segment]:
             segments.append(load_segment(root, name))
         except BadSegment as exc:
             log.warning("%s; its documents are analyzed again", exc)
-    return segments
+    if len(segments) == len(names):
+        _keep(root, segments)
+    return list(segments)
+
+
+def _keep(root: Path, segments: list[Segment]) -> None:
+    with contextlib.suppress(OSError):
+        _kept[root] = (_stamps(root, [s.name for s in segments]), list(segments))
 
 
 def save_catalog(root: Path, names: list[str]) -> None:

@@ -11,6 +11,7 @@ analyzed again and the result is still a full rebuild's.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval import engine as engine_module
 from retrieval import segments as segments_module
 from retrieval.context import context_of
 from retrieval.corpus import load_corpus
@@ -350,3 +352,41 @@ def test_a_sources_file_means_every_file_is_read(corpus: Path, tmp_path: Path) -
     Engine(corpus, cache).open()
     _, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache))
     assert opened == 6  # five articles and sources.yaml
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_reloads_edit_the_serving_index_into_exactly_a_full_rebuild(
+    corpus: Path,
+    tmp_path: Path,
+    in_process: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A few changed files: the serving index is edited in this process (else, past
+    the limit, a child process rebuilds). Either way every array equals a full
+    rebuild's, the new fact answers, and a fresh start-up opens the saved index."""
+    if not in_process:
+        monkeypatch.setattr(engine_module, "IN_PROCESS_MAX_FILES", 0)
+    rng = random.Random(7)
+    cache = tmp_path / "cache"
+    engine = Engine(corpus, cache)
+    engine.open()
+    for step in range(6):
+        files = sorted(corpus.rglob("*.txt"))
+        if step % 3 == 2:
+            files[rng.randrange(len(files))].unlink()
+        else:
+            write_article(corpus / f"sub{step % 2}" / f"new_{step}.txt", rng)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="retrieval.engine"):
+            report = engine.reload()
+        edited = any("edited in this process" in r.getMessage() for r in caplog.records)
+        assert edited == in_process
+        assert report.after.from_cache is False
+        assert_same_index(engine.snapshot.index, full_index(corpus))
+    (corpus / "bridge.txt").write_text(SENTENCES[1] + "\n", "utf-8")
+    engine.reload()
+    assert engine.search("ماذا افتتحت بلدية قرطبون؟").hits[0].text == SENTENCES[1]
+    again = Engine(corpus, cache)
+    assert again.open().from_cache
+    assert_same_index(again.snapshot.index, full_index(corpus))
