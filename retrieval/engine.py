@@ -33,7 +33,7 @@ from retrieval.reread import TooManyChanges, read_corpus, save_record
 from retrieval.roots import Roots
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
 from retrieval.segments import NotAnalyzed, incremental_index, save_titles, segments_dir
-from retrieval.store import StaleIndex, corpus_key, load_index, save_index
+from retrieval.store import StaleIndex, corpus_key, load_index, mapped_like, save_index
 
 log = logging.getLogger(__name__)
 
@@ -228,13 +228,10 @@ class Engine:
                 save_titles(state, index)
                 save_listing(index_dir / key, listing, corpus.problems)
                 save_record(state, listing, corpus)
-                mapped = load_index(index_dir, key, self.params)
-            except (OSError, StaleIndex) as exc:  # served from memory; start-up builds again
+                return mapped_like(index, index_dir)
+            except (OSError, ValueError, StaleIndex) as exc:  # served from memory
                 log.warning("index not cached in %s: %s", index_dir, exc)
                 return None
-            mapped.derived.update(index.derived)
-            mapped.build_seconds = index.build_seconds
-            return mapped
 
         return snapshot, save
 

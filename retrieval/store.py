@@ -14,7 +14,8 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, fields
+import threading
+from dataclasses import asdict, fields, replace
 from operator import attrgetter
 from pathlib import Path
 
@@ -178,6 +179,26 @@ def load_index(
         raise StaleIndex(f"no cached index ({Path(exc.filename).name} missing)") from exc
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise StaleIndex(f"cached index is unreadable: {exc}") from exc
+
+
+def mapped_like(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> SentenceIndex:
+    """`index` with its arrays replaced by maps of the copies `save_index` just wrote
+    (the memory is then the page cache's, shared, not this process's own). Only
+    the arrays are read: sources and vocabulary stay the objects `index` holds."""
+    folder = Path(cache_dir) / index.corpus_key
+    arrays = {
+        name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
+        for name in (*_ARRAYS, "text_blob", "text_offsets")
+    }
+    for name in _ARRAYS:
+        if arrays[name].shape != getattr(index, name).shape:
+            raise StaleIndex(f"saved {name} has another shape")
+    texts = TextColumn(arrays.pop("text_blob"), arrays.pop("text_offsets"))
+    if len(texts.blob) != len(index.texts.blob) or len(texts) != len(index.texts):
+        raise StaleIndex("saved texts have another length")
+    mapped = replace(index, texts=texts, _local=threading.local(), derived={}, **arrays)
+    mapped.derived.update(index.derived)
+    return mapped
 
 
 def previous_index(cache_dir: str | os.PathLike[str], params: BM25Params) -> SentenceIndex | None:
