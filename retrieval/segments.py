@@ -478,8 +478,10 @@ _kept: dict[Path, tuple[list[tuple[int, int, int]], list[Segment]]] = {}
 
 
 def _stamps(root: Path, names: list[str]) -> list[tuple[int, int, int]]:
-    stamps = []
-    for folder in [root, *(root / name for name in names)]:
+    """(inode, size, mtime) of the catalog and of every file of its segments."""
+    stat = (root / CATALOG_FILE).stat()
+    stamps = [(stat.st_ino, stat.st_size, stat.st_mtime_ns)]
+    for folder in (root / name for name in names):
         with os.scandir(folder) as entries:
             for entry in sorted(entries, key=lambda e: e.name):
                 if entry.is_file() and not entry.name.startswith("."):
