@@ -4,11 +4,14 @@
 corpus content, else builds and caches one. `Engine.reload` builds the new index
 while the old one keeps answering, then swaps it in with one assignment; a
 failed reload leaves the old index in service and raises `ReloadFailed` with
-the reason. Reloads never overlap. With an index folder, a reload builds and
-saves the new index in a child process (retrieval/rebuild.py) and this process
-only maps it: questions answered meanwhile do not wait for the build's Python work.
-Both are incremental: only changed files are read and analyzed (retrieval/reread.py,
-retrieval/segments.py), and the merged index equals a full rebuild's.
+the reason. Reloads never overlap. With an index folder, a reload that finds a
+few changed files (at most IN_PROCESS_MAX_FILES) edits the serving index in this
+process (retrieval/delta.py: about a second of numpy work at a million
+sentences), swaps it in, then saves it; a larger one builds and saves the new
+index in a child process (retrieval/rebuild.py) and this process only maps it, so
+questions answered meanwhile do not wait for the build's Python work. Both are
+incremental: only changed files are read and analyzed (retrieval/reread.py,
+retrieval/segments.py), and the result equals a full rebuild's.
 """
 
 from __future__ import annotations

@@ -14,15 +14,17 @@ segment are taken from it; the rest (new or changed files) are analyzed into
 one new small segment. A removed or changed document's rows stay in their old
 segment but are not taken: the current corpus is the deletion mask (Lucene keeps
 a bitmap per segment; here the list of digests already says which rows live,
-so nothing else has to be written or kept consistent). The index is then merged
-from the live rows in corpus order by the same `index_from_chunks` a full build
-uses, which recomputes IDF, average length and every impact over the whole
-corpus: scores are exactly a full rebuild's (tests/test_incremental.py compares
-every array). Keeping postings per segment and scoring across segments at query
+so nothing else has to be written or kept consistent). A small change then edits
+the previous index (retrieval/delta.py); a large one merges the live rows in
+corpus order by the same `index_from_chunks` a full build uses. Both recompute
+IDF, average length and every impact over the whole corpus: scores are exactly a
+full rebuild's (tests/test_incremental.py compares every array). Keeping postings
+per segment and scoring across segments at query
 time (Lucene's way) would avoid the merge, but every impact depends on the
 global IDF and average length, so each question would redo that arithmetic and
-the search, context and n-gram code would all have to learn segments; the
-global merge costs a few seconds at a million sentences and leaves search as it is.
+the search, context and n-gram code would all have to learn segments; editing
+one global index costs about a second at a million sentences and leaves search
+as it is.
 
 Merges keep the segment count bounded: past MAX_SEGMENTS, the smallest are
 rewritten into one (array work, no analysis), and a segment most of whose rows
