@@ -11,8 +11,11 @@ with a fresh index folder under benchmarks/out/:
 4. one existing article changed (a sentence appended), `coverage-bot index`;
 5. in one process, `Engine.open`, then an article holding a fact no other file
    holds is added and `Engine.reload()` runs (the bot's /reload and upload path:
-   a child process updates and saves the index, this process maps it): the time
-   from the file written to the fact answered.
+   a few changed files edit the serving index in this process, retrieval/delta.py),
+   then it is removed and `Engine.reload()` runs again: the time from the file
+   written to the new snapshot serving, and to `reload()` returning.
+
+Steps 2–5 run `--repeat` times (default 3); the table gives medians.
 
 Each `coverage-bot index` is a separate process, timed whole (start-up
 included), and asserts the index it reports equals a full rebuild of the same
@@ -28,6 +31,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -56,6 +60,9 @@ CHANGED_LINE = "\nوأضاف المتحدث أن اللجنة ستجتمع مج�
 def index_command(corpus: Path, index_dir: Path) -> tuple[float, float, str]:
     """`coverage-bot index` in its own process: (wall seconds, CPU seconds, its summary)."""
     env = dict(os.environ, COVERAGE_BOT_CORPUS=str(corpus), COVERAGE_BOT_INDEX_DIR=str(index_dir))
+    # An installed package has its bytecode compiled; without it every run compiles
+    # ~300 modules again (0.6 s of CPU here, where this variable is set).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
@@ -76,100 +83,126 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def reload_to_answer(corpus: Path, index_dir: Path) -> dict[str, float]:
+def reload_to_answer(corpus: Path, index_dir: Path, repeat: int) -> dict[str, list[float]]:
+    """`Engine.reload()` after a fact file is written, then after it is removed, `repeat`
+    times: seconds until the new snapshot serves (answerable), until reload returns
+    (saved too), and the CPU seconds of this process and its children meanwhile."""
     engine = Engine(corpus, index_dir)
     started = time.perf_counter()
     engine.open()
-    opened = time.perf_counter() - started
+    figures: dict[str, list[float]] = {"open": [time.perf_counter() - started]}
     path = corpus / FACT_FILE
     path.parent.mkdir(exist_ok=True)
-    started = time.perf_counter()
-    path.write_text(FACT_TEXT, encoding="utf-8")
-    report = engine.reload()
-    hits = engine.search(FACT_QUESTION).hits
-    answered = time.perf_counter() - started
-    if not hits or FACT_WORD not in hits[0].text:
-        raise AssertionError(f"the new fact was not answered: {[h.text for h in hits]}")
-    if report.added != [FACT_FILE]:
-        raise AssertionError(f"reload reported {report.added} added")
-    path.unlink()
-    started = time.perf_counter()
-    engine.reload()
-    removed = time.perf_counter() - started
-    if any(FACT_WORD in h.text for h in engine.search(FACT_QUESTION).hits):
-        raise AssertionError("the removed fact is still answered")
-    return {"open": opened, "reload_added": answered, "reload_removed": removed}
+    for _ in range(repeat):
+        for step in ("added", "removed"):
+            time.sleep(2.1)  # older than the racy window: the listing may trust it
+            cpu = time.process_time() + _children_cpu()
+            written = time.time()
+            if step == "added":
+                path.write_text(FACT_TEXT, encoding="utf-8")
+            else:
+                path.unlink()
+            report = engine.reload()
+            hits = engine.search(FACT_QUESTION).hits
+            returned = time.time() - written
+            found = bool(hits) and FACT_WORD in hits[0].text
+            if found != (step == "added"):
+                raise AssertionError(f"after the fact file was {step}: {[h.text for h in hits]}")
+            if step == "added" and report.added != [FACT_FILE]:
+                raise AssertionError(f"reload reported {report.added} added")
+            figures.setdefault(f"answerable_{step}", []).append(report.after.loaded_at - written)
+            figures.setdefault(f"returned_{step}", []).append(returned)
+            cpu_used = time.process_time() + _children_cpu() - cpu
+            figures.setdefault(f"cpu_{step}", []).append(cpu_used)
+    return figures
 
 
-def run(size: int, full_build: tuple | None = None) -> dict:
-    """All steps; with `full_build` (an earlier run's row) the index already built is kept."""
+def run(size: int, repeat: int, full_build: tuple | None = None) -> dict:
+    """All steps, each timed `repeat` times; with `full_build` (an earlier run's row)
+    the index already built is kept."""
     corpus = build_corpus(size)
     index_dir = OUT / f"incremental-index-{size}"
     extra = corpus / "zz-incremental"
     shutil.rmtree(extra, ignore_errors=True)
-    rows = {}
+    rows: dict[str, list] = {}
     if full_build is None:
         for folder in (index_dir, index_dir.with_name(index_dir.name + ".segments")):
             shutil.rmtree(folder, ignore_errors=True)
-        rows["full build"] = index_command(corpus, index_dir)
+        rows["full build"] = [index_command(corpus, index_dir)]
     else:
-        rows["full build (earlier run)"] = tuple(full_build)
+        rows["full build (earlier run)"] = [tuple(full_build)]
         index_command(corpus, index_dir)  # brought up to date with this code, not timed
     extra.mkdir()
-    (corpus / NEW_FILE).write_text(NEW_TEXT, encoding="utf-8")
-    rows["one file added"] = index_command(corpus, index_dir)
-    (corpus / NEW_FILE).unlink()
-    rows["one file removed"] = index_command(corpus, index_dir)
     victim = sorted(p for p in corpus.rglob("*.txt") if extra not in p.parents)[21]
     original = victim.read_bytes()
-    try:
-        victim.write_bytes(original + CHANGED_LINE.encode("utf-8"))
-        rows["one file changed"] = index_command(corpus, index_dir)
-    finally:
-        victim.write_bytes(original)
-    rows["changed file restored"] = index_command(corpus, index_dir)
-    engine = reload_to_answer(corpus, index_dir)
+    for _ in range(repeat):
+        time.sleep(2.1)
+        (corpus / NEW_FILE).write_text(NEW_TEXT, encoding="utf-8")
+        rows.setdefault("one file added", []).append(index_command(corpus, index_dir))
+        (corpus / NEW_FILE).unlink()
+        rows.setdefault("one file removed", []).append(index_command(corpus, index_dir))
+        try:
+            victim.write_bytes(original + CHANGED_LINE.encode("utf-8"))
+            rows.setdefault("one file changed", []).append(index_command(corpus, index_dir))
+        finally:
+            victim.write_bytes(original)
+        rows.setdefault("changed file restored", []).append(index_command(corpus, index_dir))
+    engine = reload_to_answer(corpus, index_dir, repeat)
     shutil.rmtree(extra, ignore_errors=True)
-    return {"size": size, "rows": rows, "engine": engine}
+    return {"size": size, "repeat": repeat, "rows": rows, "engine": engine}
 
 
 def render(result: dict) -> str:
-    size = result["size"]
+    size, repeat = result["size"], result["repeat"]
     load = os.getloadavg()
     lines = [
         "## Incremental index",
         "",
-        f"Command: `uv run python -m benchmarks.incremental --size {size_label(size)}`  ",
+        f"Command: `uv run python -m benchmarks.incremental --size {size_label(size)} "
+        f"--repeat {repeat}`  ",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Linux {platform.release()}, Python {platform.python_version()}, numpy {np.__version__}  ",
         f"Run: {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; load average after "
-        f"{load[0]:.1f} (shared machine: upper bounds).",
+        f"{load[0]:.1f} (shared machine: wall times are upper bounds).",
         "",
-        "Each `coverage-bot index` runs in its own process, timed whole (interpreter "
-        "start-up and imports included). *Reload* is `Engine.reload()` in a process that "
-        "already serves: a child process updates and saves the index, the serving "
-        "process maps it; timed from the file written to the new fact answered.",
+        f"Medians of {repeat} runs (all runs in brackets). Each `coverage-bot index` runs in "
+        "its own process, timed whole (interpreter start-up and imports included); CPU is "
+        "user + system time of that process. *Reload* is `Engine.reload()` in a process that "
+        "already serves; *answerable* is from the file written to the moment the new "
+        "snapshot serves questions (then the index is saved and mapped, and `reload()` "
+        "returns: *returned*).",
         "",
-        f"| step, {size:,} sentences | wall s | CPU s | what `index` printed |",
+        f"| step, {size:,} sentences | wall s | CPU s | what `index` printed (last run) |",
         "|---|---|---|---|",
     ]
-    for name, (seconds, cpu, printed) in result["rows"].items():
-        lines.append(f"| `coverage-bot index`, {name} | {seconds:.2f} | {cpu:.2f} | {printed} |")
+    for name, runs in result["rows"].items():
+        walls, cpus = [r[0] for r in runs], [r[1] for r in runs]
+        lines.append(
+            f"| `coverage-bot index`, {name} | {_median(walls)} | {_median(cpus)} | {runs[-1][2]} |"
+        )
     engine = result["engine"]
-    lines.append(f"| `Engine.open` (start-up, unchanged corpus) | {engine['open']:.2f} | |")
-    lines.append(
-        f"| upload answerable: file written → `Engine.reload()` → fact answered "
-        f"| {engine['reload_added']:.2f} | |"
-    )
-    lines.append(
-        f"| `Engine.reload()` after that file is removed | {engine['reload_removed']:.2f} | |"
-    )
+    lines.append(f"| `Engine.open` (start-up, unchanged corpus) | {engine['open'][0]:.2f} | | |")
+    for step in ("added", "removed"):
+        lines.append(
+            f"| reload, one file {step}: answerable | {_median(engine[f'answerable_{step}'])} "
+            f"| {_median(engine[f'cpu_{step}'])} | CPU: until `reload()` returned |"
+        )
+        lines.append(
+            f"| reload, one file {step}: `reload()` returned (saved) "
+            f"| {_median(engine[f'returned_{step}'])} | | |"
+        )
     return "\n".join(lines) + "\n"
+
+
+def _median(values: list[float]) -> str:
+    runs = " ".join(f"{v:.2f}" for v in values)
+    return f"{statistics.median(values):.2f}" + (f" [{runs}]" if len(values) > 1 else "")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1m", type=parse_size)
+    parser.add_argument("--repeat", default=3, type=int, help="runs of each step (medians)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument(
         "--keep-index",
@@ -182,7 +215,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.keep_index:
         rows = json.loads(args.keep_index.read_text(encoding="utf-8"))["rows"]
         earlier = next(row for name, row in rows.items() if name.startswith("full build"))
-    result = run(args.size, earlier)
+        if isinstance(earlier[0], list):  # this version's format: a list of runs
+            earlier = earlier[0]
+    result = run(args.size, args.repeat, earlier)
     if args.json:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(render(result))

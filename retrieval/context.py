@@ -89,6 +89,13 @@ def context_of(index: SentenceIndex) -> ContextIndex:
 
 def build_context(index: SentenceIndex) -> ContextIndex:
     """Neighbour arrays from the sentence table, title postings from the titles."""
+    prev_doc, next_doc, doc_source = neighbour_arrays(index)
+    title_indptr, title_sources = _title_postings(index)
+    return ContextIndex(prev_doc, next_doc, doc_source, title_indptr, title_sources)
+
+
+def neighbour_arrays(index: SentenceIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(prev_doc, next_doc, doc_source) of every bm25 doc, from the sentence table."""
     n_docs, n_rows = index.n_docs, index.n_sentences
     # Which bm25 doc each sentence row holds (-1 for rows without terms).
     row_doc = np.full(n_rows + 2, -1, dtype=np.int32)  # one spare row at each end
@@ -101,8 +108,7 @@ def build_context(index: SentenceIndex) -> ContextIndex:
     own_src = row_src[rows]
     prev_doc = np.where(row_src[rows - 1] == own_src, row_doc[rows - 1], -1).astype(np.int32)
     next_doc = np.where(row_src[rows + 1] == own_src, row_doc[rows + 1], -1).astype(np.int32)
-    title_indptr, title_sources = _title_postings(index)
-    return ContextIndex(prev_doc, next_doc, own_src.astype(np.int32), title_indptr, title_sources)
+    return prev_doc, next_doc, own_src.astype(np.int32)
 
 
 def _title_postings(index: SentenceIndex) -> tuple[np.ndarray, np.ndarray]:

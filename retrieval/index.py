@@ -132,6 +132,10 @@ class SentenceIndex:
     indptr: np.ndarray  # int64: term id -> its postings
     post_docs: np.ndarray  # int32, ascending within a term
     post_weights: np.ndarray  # float64: idf * BM25 term-frequency factor
+    # What an incremental edit needs (retrieval/delta.py): each posting's term
+    # frequency, and each bm25 doc's 16-byte sentence key as two uint64 words.
+    post_tf: np.ndarray | None = None  # int32, like post_docs
+    doc_keys: np.ndarray | None = None  # uint64, (n_docs, 2)
     pipeline_version: str = PIPELINE_VERSION
     build_seconds: float = 0.0
     _local: threading.local = field(default_factory=threading.local, repr=False)
@@ -487,6 +491,7 @@ def index_from_chunks(
     # occurrence; duplicates point at them.
     keys = b"".join(c.keys for c in chunks)
     row_group, doc_rows_arr = _group_rows(keys, n_terms_all)
+    doc_keys = np.frombuffer(keys, dtype=np.uint64).reshape(n_rows, _KEY_BYTES // 8)[doc_rows_arr]
     del keys
     n_docs = len(doc_rows_arr)
     is_first = np.zeros(n_rows, dtype=bool)
@@ -552,22 +557,7 @@ def index_from_chunks(
     idf = (
         lucene_idf(df, n_docs) if params.idf == "lucene" else okapi_idf(df, n_docs, params.epsilon)
     )
-    avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
-    # BM25's term-frequency factor, in place (three float64 arrays of every posting
-    # at a million sentences would be 450 MB of temporaries).
-    norm = doc_len[post_docs].astype(np.float64)
-    if n_docs:
-        norm *= params.b / avgdl
-        norm += 1.0 - params.b
-        norm *= params.k1
-    tf = post_tf.astype(np.float64)
-    del post_tf
-    norm += tf
-    weights = tf
-    weights *= params.k1 + 1.0
-    weights /= norm
-    del norm
-    weights *= np.repeat(idf, df)
+    weights = bm25_impacts(post_docs, post_tf, doc_len, idf, df, params)
 
     text_len = np.concatenate([c.text_len for c in chunks]) if chunks else np.empty(0, np.int64)
     offsets = np.zeros(n_rows + 1, dtype=np.int64)
@@ -597,7 +587,42 @@ def index_from_chunks(
         indptr=indptr,
         post_docs=post_docs,
         post_weights=weights,
+        post_tf=post_tf,
+        doc_keys=doc_keys,
     )
+
+
+def bm25_impacts(
+    post_docs: np.ndarray,
+    post_tf: np.ndarray,
+    doc_len: np.ndarray,
+    idf: np.ndarray,
+    df: np.ndarray,
+    params: BM25Params,
+) -> np.ndarray:
+    """Every posting's BM25 impact, idf × tf·(k1 + 1) / (tf + k1·(1 − b + b·len/avgdl)).
+
+    In place where it can (three float64 arrays of every posting at a million
+    sentences would be 450 MB of temporaries). A full merge and an incremental
+    edit both call this, so their impacts are equal to the last bit.
+    """
+    n_docs = len(doc_len)
+    avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
+    # k1·(1 − b + b·len/avgdl) once per sentence, then gathered per posting.
+    doc_norm = doc_len.astype(np.float64)
+    if n_docs:
+        doc_norm *= params.b / avgdl
+        doc_norm += 1.0 - params.b
+        doc_norm *= params.k1
+    norm = doc_norm[post_docs]
+    del doc_norm
+    weights = post_tf.astype(np.float64)
+    norm += weights
+    weights *= params.k1 + 1.0
+    weights /= norm
+    del norm
+    weights *= np.repeat(idf, df)
+    return weights
 
 
 def _group_rows(keys: bytes, n_terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

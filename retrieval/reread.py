@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import fields
+from dataclasses import fields, replace
 from operator import attrgetter
 from pathlib import Path
 
@@ -44,12 +44,23 @@ _RECORD_FORMAT = 3  # 3: columns
 _SOURCE_FIELDS = tuple(f.name for f in fields(Source))
 assert _SOURCE_FIELDS[0] == "doc", "the record stores a citation's other fields after its path"
 _source_values = attrgetter(*_SOURCE_FIELDS)  # not asdict: it deep-copies, 2 s at 94k files
+# The record this process last read or wrote, by state folder, with the Documents of
+# its rows: a serving process's next reload neither parses 94k entries nor makes
+# their objects again. Trusted only while the file's (inode, size, mtime) is the same.
+_kept: dict[Path, tuple[tuple[int, int, int], dict, list[Document | None]]] = {}
 
 
-def read_corpus(roots: Roots, listing: Listing | None, state_dir: Path) -> tuple[Corpus, int]:
+class TooManyChanges(Exception):
+    """More files changed than the caller's limit (or the whole corpus must be read)."""
+
+
+def read_corpus(
+    roots: Roots, listing: Listing | None, state_dir: Path, limit: int | None = None
+) -> tuple[Corpus, int]:
     """(the corpus, number of files opened) of the folders `roots` names.
 
     Documents taken from the record have an empty text and their stored digest.
+    With `limit`, raises TooManyChanges instead of opening more files than that.
     """
     record = _read_record(state_dir) if listing is not None else None
     if (
@@ -58,16 +69,26 @@ def read_corpus(roots: Roots, listing: Listing | None, state_dir: Path) -> tuple
         or any(rel == SOURCES_FILE for rel, *_ in listing.files)
         or tuple(record["skipped"]) != listing.skipped
     ):
+        if limit is not None:
+            raise TooManyChanges("the whole corpus must be read")
         corpus = roots.load()
         return corpus, len(listing.files) if listing is not None else -1
     try:
-        return _read_changed(roots, listing, record)
+        return _read_changed(roots, listing, record, limit, _kept_documents(state_dir, record))
     except (ValueError, TypeError, KeyError) as exc:
+        if limit is not None:
+            raise TooManyChanges(f"file record in {state_dir} malformed") from exc
         log.warning("file record in %s malformed, reading every file: %s", state_dir, exc)
         return roots.load(), len(listing.files)
 
 
-def _read_changed(roots: Roots, listing: Listing, record: dict) -> tuple[Corpus, int]:
+def _read_changed(
+    roots: Roots,
+    listing: Listing,
+    record: dict,
+    limit: int | None,
+    made: list[Document | None] | None,
+) -> tuple[Corpus, int]:
     """Files whose entry is unchanged from the record; the others read. Columns are
     compared whole (94k files: a Python loop of per-file comparisons took seconds)."""
     paths: list[str] = record["paths"]
@@ -91,14 +112,18 @@ def _read_changed(roots: Roots, listing: Listing, record: dict) -> tuple[Corpus,
         same &= np.asarray(column, dtype=np.int64)[safe] == np.asarray(now, dtype=np.int64)
     # Racy entries: modified too close to the recorded listing to trust the mtime.
     same &= np.asarray(current[2], dtype=np.int64) < int(record["taken_ns"]) - RACY_NS
+    if limit is not None and int(len(same) - same.sum()) > limit:
+        raise TooManyChanges(f"{int(len(same) - same.sum())} files changed")
     documents: list[Document] = []
     problems = [Problem(p, r) for p, r in record["walk_problems"]]
     opened = 0
     for rel, i, ok in zip(now_paths, safe.tolist(), same.tolist(), strict=True):
         if ok:
-            values = sources[i]
-            if values is not None:
-                source = Source(rel, *values)
+            document = made[i] if made is not None else None
+            if document is not None:
+                documents.append(document)
+            elif sources[i] is not None:
+                source = Source(rel, *sources[i])
                 documents.append(Document(source, "", offsets[i], digests[i]))
             if rel in reasons:
                 problems.extend(Problem(rel, r) for r in reasons[rel])
@@ -153,10 +178,29 @@ def save_record(state_dir: Path, listing: Listing, corpus: Corpus) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    made: list[Document | None] = [None] * len(paths)
+    for document in corpus.documents:
+        i = row.get(document.doc)
+        if i is not None:
+            made[i] = replace(document, text="") if document.text else document
+    _kept[state_dir] = (_stamp(state_dir / FILES_RECORD), record, made)
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _kept_documents(state_dir: Path, record: dict) -> list[Document | None] | None:
+    kept = _kept.get(state_dir)
+    return kept[2] if kept is not None and kept[1] is record else None
 
 
 def _read_record(state_dir: Path) -> dict | None:
     try:
+        kept = _kept.get(state_dir)
+        if kept is not None and kept[0] == _stamp(state_dir / FILES_RECORD):
+            return kept[1]
         record = json.loads((state_dir / FILES_RECORD).read_text(encoding="utf-8"))
         if record.get("format") != _RECORD_FORMAT:
             return None

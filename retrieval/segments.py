@@ -14,15 +14,17 @@ segment are taken from it; the rest (new or changed files) are analyzed into
 one new small segment. A removed or changed document's rows stay in their old
 segment but are not taken: the current corpus is the deletion mask (Lucene keeps
 a bitmap per segment; here the list of digests already says which rows live,
-so nothing else has to be written or kept consistent). The index is then merged
-from the live rows in corpus order by the same `index_from_chunks` a full build
-uses, which recomputes IDF, average length and every impact over the whole
-corpus: scores are exactly a full rebuild's (tests/test_incremental.py compares
-every array). Keeping postings per segment and scoring across segments at query
+so nothing else has to be written or kept consistent). A small change then edits
+the previous index (retrieval/delta.py); a large one merges the live rows in
+corpus order by the same `index_from_chunks` a full build uses. Both recompute
+IDF, average length and every impact over the whole corpus: scores are exactly a
+full rebuild's (tests/test_incremental.py compares every array). Keeping postings
+per segment and scoring across segments at query
 time (Lucene's way) would avoid the merge, but every impact depends on the
 global IDF and average length, so each question would redo that arithmetic and
-the search, context and n-gram code would all have to learn segments; the
-global merge costs a few seconds at a million sentences and leaves search as it is.
+the search, context and n-gram code would all have to learn segments; editing
+one global index costs about a second at a million sentences and leaves search
+as it is.
 
 Merges keep the segment count bounded: past MAX_SEGMENTS, the smallest are
 rewritten into one (array work, no analysis), and a segment most of whose rows
@@ -33,6 +35,7 @@ Segments and the catalog are written to temporary names and renamed into place.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -46,7 +49,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.context import TITLE_TERMS_KEY
+from retrieval.context import CONTEXT_KEY, TITLE_TERMS_KEY
+from retrieval.delta import delta_index
 from retrieval.index import (
     AnalyzedChunk,
     BM25Params,
@@ -58,7 +62,7 @@ from retrieval.index import (
 from retrieval.models import Document
 from retrieval.ngrams import NGRAMS_KEY, updated_ngrams
 from retrieval.normalize import PIPELINE_VERSION
-from retrieval.store import latest_ngrams
+from retrieval.store import latest_ngrams, previous_index
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +133,12 @@ def incremental_index(
     index_dir: Path,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    previous: SentenceIndex | None = None,
 ) -> tuple[SentenceIndex, Update]:
     """The index of `documents`, analyzing only those no segment of `index_dir` holds.
+
+    A small change edits the previous index (`previous`, else the one last saved
+    in `index_dir`; retrieval/delta.py) instead of merging every segment.
 
     Documents need their text only when their digest is in no segment (else
     NotAnalyzed). The result equals `build_index(documents, corpus_key, params)`
@@ -161,18 +169,42 @@ def incremental_index(
         where.update(_locate([segment], first=len(segments)))
         segments.append(segment)
     pieces = _pieces(documents, segments, where)
-    chunks = [slice_chunk(segments[s].chunk, lo, hi, first) for s, lo, hi, first in pieces]
-    index = index_from_chunks(
-        [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
-    )
-    titles = load_titles(root)
-    index.derived[TITLE_TERMS_KEY] = titles
-    index.derived[_TITLES_LOADED] = len(titles)
-    seconds["merge"] = time.perf_counter() - started
-    started = time.perf_counter()
-    previous = latest_ngrams(index_dir)
+    if previous is None:
+        previous = previous_index(index_dir, params)
+    kept_titles = previous.derived.get(TITLE_TERMS_KEY) if previous is not None else None
+    if isinstance(kept_titles, dict):  # the serving index's, already up to date
+        titles, loaded = kept_titles, previous.derived.get(_TITLES_LOADED, -1)
+    else:
+        titles = load_titles(root)
+        loaded = len(titles)
+    index = None
     if previous is not None:
-        index.derived[NGRAMS_KEY] = updated_ngrams(*previous, index.vocab)
+
+        def analyzed(positions: list[int]) -> AnalyzedChunk:
+            parts = []
+            for k, position in enumerate(positions):
+                s, local = where[documents[position].digest]
+                parts.append(slice_chunk(segments[s].chunk, local, local + 1, k))
+            return concat_chunks(parts)
+
+        index = delta_index(previous, documents, analyzed, corpus_key, params, titles)
+    if index is None:
+        chunks = [slice_chunk(segments[s].chunk, lo, hi, first) for s, lo, hi, first in pieces]
+        index = index_from_chunks(
+            [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
+        )
+    index.derived[TITLE_TERMS_KEY] = titles
+    index.derived[_TITLES_LOADED] = loaded
+    seconds["edit" if CONTEXT_KEY in index.derived else "merge"] = time.perf_counter() - started
+    started = time.perf_counter()
+    if previous is not None and NGRAMS_KEY in previous.derived:
+        index.derived[NGRAMS_KEY] = updated_ngrams(
+            list(previous.vocab), previous.derived[NGRAMS_KEY], index.vocab
+        )
+    else:
+        found = latest_ngrams(index_dir)
+        if found is not None:
+            index.derived[NGRAMS_KEY] = updated_ngrams(*found, index.vocab)
     seconds["n-grams"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -182,6 +214,7 @@ def incremental_index(
             if not (root / segment.name / "manifest.json").exists():
                 save_segment(root, segment)
         save_catalog(root, [s.name for s in live])
+        _keep(root, live)
     except OSError as exc:  # the index itself is fine; the next update analyzes more
         log.warning("analyzed segments not stored in %s: %s", root, exc.strerror or exc)
     seconds["save"] = time.perf_counter() - started
@@ -440,8 +473,34 @@ def _check(name: str, chunk: AnalyzedChunk, manifest: dict) -> None:
             raise BadSegment(f"segment {name} is inconsistent ({what})")
 
 
+# Segments this process last loaded, by folder: a serving process's next reload
+# does not parse their vocabularies again. Trusted only while every file of the
+# catalog and of its segments has the same (inode, size, mtime).
+_kept: dict[Path, tuple[list[tuple[int, int, int]], list[Segment]]] = {}
+
+
+def _stamps(root: Path, names: list[str]) -> list[tuple[int, int, int]]:
+    """(inode, size, mtime) of the catalog and of every file of its segments."""
+    stat = (root / CATALOG_FILE).stat()
+    stamps = [(stat.st_ino, stat.st_size, stat.st_mtime_ns)]
+    for folder in (root / name for name in names):
+        with os.scandir(folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_file() and not entry.name.startswith("."):
+                    stat = entry.stat()
+                    stamps.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return stamps
+
+
 def load_catalog(root: Path) -> list[Segment]:
     """The live segments; those that cannot be trusted are left out (and logged)."""
+    kept = _kept.get(root)
+    if kept is not None:
+        try:
+            if _stamps(root, [s.name for s in kept[1]]) == kept[0]:
+                return list(kept[1])
+        except OSError:
+            pass
     try:
         catalog = json.loads((root / CATALOG_FILE).read_text(encoding="utf-8"))
         names = [str(n) for n in catalog["segments"]]
@@ -458,7 +517,14 @@ def load_catalog(root: Path) -> list[Segment]:
             segments.append(load_segment(root, name))
         except BadSegment as exc:
             log.warning("%s; its documents are analyzed again", exc)
-    return segments
+    if len(segments) == len(names):
+        _keep(root, segments)
+    return list(segments)
+
+
+def _keep(root: Path, segments: list[Segment]) -> None:
+    with contextlib.suppress(OSError):
+        _kept[root] = (_stamps(root, [s.name for s in segments]), list(segments))
 
 
 def save_catalog(root: Path, names: list[str]) -> None:

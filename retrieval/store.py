@@ -14,7 +14,8 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, fields
+import threading
+from dataclasses import asdict, fields, replace
 from operator import attrgetter
 from pathlib import Path
 
@@ -27,11 +28,12 @@ from retrieval.ngrams import NGRAMS_KEY, NgramVocab, ngrams_of
 from retrieval.normalize import PIPELINE_VERSION
 
 # 2: float64 impacts, context field stored; 3: context as neighbours + titles; 4: n-gram map;
-# 5: vocabulary sorted (numbering independent of how the corpus was cut into segments)
-FORMAT_VERSION = 5
+# 5: vocabulary sorted (numbering independent of how the corpus was cut into segments);
+# 6: term frequencies and sentence keys stored (an update edits the previous index)
+FORMAT_VERSION = 6
 _ARRAYS = (
     "sent_doc", "sent_pos", "sent_start", "sent_end", "doc_rows", "dup_indptr", "dup_rows",
-    "doc_len", "idf", "indptr", "post_docs", "post_weights",
+    "doc_len", "idf", "indptr", "post_docs", "post_weights", "post_tf", "doc_keys",
 )  # fmt: skip
 # The context field (retrieval/context.py) is derived, but stored: start-up only maps it.
 _CONTEXT_ARRAYS = ("prev_doc", "next_doc", "doc_source", "title_indptr", "title_sources")
@@ -179,20 +181,56 @@ def load_index(
         raise StaleIndex(f"cached index is unreadable: {exc}") from exc
 
 
+def mapped_like(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> SentenceIndex:
+    """`index` with its arrays replaced by maps of the copies `save_index` just wrote
+    (the memory is then the page cache's, shared, not this process's own). Only
+    the arrays are read: sources and vocabulary stay the objects `index` holds."""
+    folder = Path(cache_dir) / index.corpus_key
+    arrays = {
+        name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
+        for name in (*_ARRAYS, "text_blob", "text_offsets")
+    }
+    for name in _ARRAYS:
+        if arrays[name].shape != getattr(index, name).shape:
+            raise StaleIndex(f"saved {name} has another shape")
+    texts = TextColumn(arrays.pop("text_blob"), arrays.pop("text_offsets"))
+    if len(texts.blob) != len(index.texts.blob) or len(texts) != len(index.texts):
+        raise StaleIndex("saved texts have another length")
+    mapped = replace(index, texts=texts, _local=threading.local(), derived={}, **arrays)
+    mapped.derived.update(index.derived)
+    return mapped
+
+
+def previous_index(cache_dir: str | os.PathLike[str], params: BM25Params) -> SentenceIndex | None:
+    """The most recently saved index in `cache_dir` (memory-mapped), whatever its corpus,
+    or None: an update edits it (retrieval/delta.py)."""
+    for folder in _newest_first(Path(cache_dir)):
+        try:
+            return load_index(folder.parent, folder.name, params)
+        except StaleIndex as exc:
+            log.info("previous index in %s unusable: %s", folder, exc)
+    return None
+
+
+def _newest_first(cache: Path) -> list[Path]:
+    """Index folders of `cache`, the most recently written first."""
+    folders = []
+    try:
+        for entry in cache.iterdir():
+            manifest = entry / "manifest.json"
+            if not entry.name.startswith(".") and manifest.is_file():
+                folders.append((manifest.stat().st_mtime_ns, entry))
+    except OSError:
+        return []
+    return [folder for _, folder in sorted(folders, reverse=True)]
+
+
 def latest_ngrams(cache_dir: str | os.PathLike[str]) -> tuple[list[str], NgramVocab] | None:
     """(vocabulary in id order, n-gram map) of the most recently saved index, or None.
 
     Only those files are read: an update starts its n-gram map from them.
     """
-    folders = []
-    try:
-        for entry in Path(cache_dir).iterdir():
-            manifest = entry / "manifest.json"
-            if not entry.name.startswith(".") and manifest.is_file():
-                folders.append((manifest.stat().st_mtime_ns, entry))
-    except OSError:
-        return None
-    for _, folder in sorted(folders, reverse=True):
+    for folder in _newest_first(Path(cache_dir)):
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
             if manifest.get("format") != FORMAT_VERSION:
@@ -240,7 +278,9 @@ def _check_shapes(index: SentenceIndex, manifest: dict) -> None:
         "duplicates": len(index.dup_indptr) == n_docs + 1,
         "vocabulary": len(index.vocab) == n_terms and len(index.idf) == n_terms,
         "postings": len(index.indptr) == n_terms + 1
-        and len(index.post_docs) == len(index.post_weights) == int(index.indptr[-1]),
+        and len(index.post_docs) == len(index.post_weights) == int(index.indptr[-1])
+        and len(index.post_tf) == len(index.post_docs),
+        "keys": index.doc_keys.shape == (n_docs, 2),
         "texts": int(index.texts.offsets[-1]) == len(index.texts.blob) if n_rows else True,
         "sources": len(index.sources) == len(index.digests),
     }

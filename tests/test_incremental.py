@@ -11,6 +11,7 @@ analyzed again and the result is still a full rebuild's.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import shutil
@@ -20,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval import engine as engine_module
 from retrieval import segments as segments_module
+from retrieval.context import context_of
 from retrieval.corpus import load_corpus
 from retrieval.engine import SENTENCE_PARAMS, Engine, ReloadFailed
 from retrieval.index import SentenceIndex, build_index
@@ -57,12 +60,18 @@ def full_index(corpus: Path) -> SentenceIndex:
     return build_index(documents, corpus_key(documents, SENTENCE_PARAMS), SENTENCE_PARAMS)
 
 
-def incremental(corpus: Path, cache: Path) -> tuple[SentenceIndex, int]:
-    """(index, number of documents analyzed) of an incremental update of `cache`."""
+def incremental(corpus: Path, cache: Path, edited: bool | None = None) -> tuple[SentenceIndex, int]:
+    """(index, number of documents analyzed) of an incremental update of `cache`.
+
+    `edited`: whether the update must have edited the previous index
+    (retrieval/delta.py) rather than merged every segment again.
+    """
     documents = load_corpus(corpus).documents
     key = corpus_key(documents, SENTENCE_PARAMS)
     index, update = incremental_index(documents, key, SENTENCE_PARAMS, cache)
-    save_index(index, cache)  # as the engine does: the next update starts from its n-grams
+    if edited is not None:
+        assert ("edit" in update.seconds) == edited, update.seconds
+    save_index(index, cache)  # as the engine does: the next update edits it
     return index, update.analyzed_docs
 
 
@@ -72,9 +81,17 @@ def assert_same_index(got: SentenceIndex, want: SentenceIndex) -> None:
     assert got.digests == want.digests
     for name in (
         "sent_doc", "sent_pos", "sent_start", "sent_end", "doc_rows", "dup_indptr",
-        "dup_rows", "doc_len", "indptr", "post_docs",
+        "dup_rows", "doc_len", "indptr", "post_docs", "post_tf", "doc_keys",
     ):  # fmt: skip
         np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    # An edit recomputes impacts with the full build's own arithmetic: equal to the bit.
+    np.testing.assert_array_equal(got.idf, want.idf)
+    np.testing.assert_array_equal(got.post_weights, want.post_weights)
+    mine_context, their_context = context_of(got), context_of(want)
+    for name in ("prev_doc", "next_doc", "doc_source", "title_indptr", "title_sources"):
+        np.testing.assert_array_equal(
+            getattr(mine_context, name), getattr(their_context, name), err_msg=name
+        )
     np.testing.assert_array_equal(got.texts.blob, want.texts.blob)
     np.testing.assert_array_equal(got.texts.offsets, want.texts.offsets)
     assert got.vocab == want.vocab
@@ -94,15 +111,26 @@ def assert_same_index(got: SentenceIndex, want: SentenceIndex) -> None:
         )
 
 
+TITLE_WORDS = ["السنديان", "الزنبق", "القيقب", "الصفصاف"]
+
+
 def write_article(path: Path, rng: random.Random) -> None:
-    """Known sentences, and one holding a word no other file has (its removal drops a term)."""
+    """Known sentences (shared with other files), one holding a word no other file
+    has (its removal drops a term), sometimes a title whose word a later file's
+    sentence brings into the vocabulary, or an empty line of punctuation only."""
     word = "".join(rng.choice("بتثجحخدذرزسشصضطظعغفقكلمن") for _ in range(6))
     lines = [*rng.sample(SENTENCES, rng.randint(1, 4)), f"ورد في الخبر اسم {word} مرتين."]
+    if rng.random() < 0.5:
+        lines.insert(rng.randint(0, len(lines)), f"زرع الأهالي أشجار {rng.choice(TITLE_WORDS)}.")
+    if rng.random() < 0.3:
+        lines.insert(rng.randint(0, len(lines)), "...")
+    if rng.random() < 0.5:
+        lines.insert(0, f"---\ntitle: حديقة {rng.choice(TITLE_WORDS)} الكبرى\n---")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_random_changes_merge_to_exactly_a_full_rebuild(
     corpus: Path, tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,10 +138,10 @@ def test_random_changes_merge_to_exactly_a_full_rebuild(
     monkeypatch.setattr(segments_module, "MAX_SEGMENTS", 4)  # merges happen within the run
     rng = random.Random(seed)
     cache = tmp_path / "cache"
-    index, analyzed = incremental(corpus, cache)
+    index, analyzed = incremental(corpus, cache, edited=False)
     assert analyzed == 5, "the first update analyzes every seed"
     assert_same_index(index, full_index(corpus))
-    for step in range(10):
+    for step in range(12):
         files = sorted(p for p in corpus.rglob("*.txt"))
         action = rng.choice(["add", "add", "change", "copy", "remove"])
         if action == "add" or len(files) < 3:
@@ -131,7 +159,7 @@ def test_random_changes_merge_to_exactly_a_full_rebuild(
         else:
             rng.choice(files).unlink()
             expected = 0
-        index, analyzed = incremental(corpus, cache)
+        index, analyzed = incremental(corpus, cache, edited=True)
         assert analyzed == expected, f"step {step} ({action})"
         assert_same_index(index, full_index(corpus))
     assert (
@@ -324,3 +352,42 @@ def test_a_sources_file_means_every_file_is_read(corpus: Path, tmp_path: Path) -
     Engine(corpus, cache).open()
     _, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache))
     assert opened == 6  # five articles and sources.yaml
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_reloads_edit_the_serving_index_into_exactly_a_full_rebuild(
+    corpus: Path,
+    tmp_path: Path,
+    in_process: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A few changed files: the serving index is edited in this process (else, past
+    the limit, a child process rebuilds). Either way every array equals a full
+    rebuild's, the new fact answers, and a fresh start-up opens the saved index."""
+    if not in_process:
+        monkeypatch.setattr(engine_module, "IN_PROCESS_MAX_FILES", 0)
+    (corpus / "sources.yaml").unlink()  # with it, every reload reads every file
+    rng = random.Random(7)
+    cache = tmp_path / "cache"
+    engine = Engine(corpus, cache)
+    engine.open()
+    for step in range(6):
+        files = sorted(corpus.rglob("*.txt"))
+        if step % 3 == 2:
+            files[rng.randrange(len(files))].unlink()
+        else:
+            write_article(corpus / f"sub{step % 2}" / f"new_{step}.txt", rng)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="retrieval.engine"):
+            report = engine.reload()
+        edited = any("edited in this process" in r.getMessage() for r in caplog.records)
+        assert edited == in_process
+        assert report.after.from_cache is False
+        assert_same_index(engine.snapshot.index, full_index(corpus))
+    (corpus / "bridge.txt").write_text(SENTENCES[1] + "\n", "utf-8")
+    engine.reload()
+    assert engine.search("ماذا افتتحت بلدية قرطبون؟").hits[0].text == SENTENCES[1]
+    again = Engine(corpus, cache)
+    assert again.open().from_cache
+    assert_same_index(again.snapshot.index, full_index(corpus))
