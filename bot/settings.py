@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from retrieval.ingest.feeds import DEFAULT_EVERY, MIN_EVERY, Feed
+from retrieval.ingest.models import DEFAULT_EVERY, MIN_EVERY, Feed
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"

@@ -34,24 +34,13 @@ from xml.sax import SAXParseException
 from retrieval.ingest import uploads
 from retrieval.ingest.extract import extract
 from retrieval.ingest.fetch import FEED_TYPES, FetchLimits, fetch, fetch_html
-from retrieval.ingest.models import IngestError
+from retrieval.ingest.models import Feed, IngestError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EVERY = 900.0  # seconds between polls of one feed
-MIN_EVERY = 5.0
 SEEN_FILE = "feeds-seen.json"  # beside the uploads folder
 MAX_ITEMS_PER_POLL = 50  # new items fetched per poll; the rest wait for the next one
 MAX_TRIES = 3  # polls an item's page may fail before it is given up (and remembered)
-
-
-@dataclass(frozen=True, slots=True)
-class Feed:
-    """One configured feed (config `feeds:`)."""
-
-    url: str
-    outlet: str | None = None  # None: the feed's own title
-    every: float = DEFAULT_EVERY
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,3 +33,17 @@ class Extracted:
 
 
 OVERRIDABLE = ("title", "outlet", "date", "url")
+
+
+DEFAULT_EVERY = 900.0  # seconds between polls of one feed
+MIN_EVERY = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One configured feed (config `feeds:`); here, not in feeds.py, so reading the
+    settings does not import the fetcher and extractors (httpx, trafilatura)."""
+
+    url: str
+    outlet: str | None = None  # None: the feed's own title
+    every: float = DEFAULT_EVERY
