@@ -33,8 +33,8 @@ DOCUMENTS = (
 
 
 def write_corpus(folder: Path, crowd: int = 0) -> Path:
-    """The corpus in `folder`; `crowd` more PETRA and ALGHAD documents whose sentences
-    hold every question word several times, so they outrank the quote itself."""
+    """The corpus in `folder`; `crowd` more PETRA and ALGHAD documents (dated in July)
+    whose sentences hold every question word several times, so they outrank the quote."""
     folder.mkdir(parents=True, exist_ok=True)
     for stem, outlet, date, sentences in DOCUMENTS:
         (folder / f"{stem}.md").write_text(document(outlet, date, TITLE, sentences), "utf-8")
@@ -44,6 +44,6 @@ def write_corpus(folder: Path, crowd: int = 0) -> Path:
             f"مخزون السدود وسعتها: بلغ مخزون السدود {n + 40} بالمئة من سعتها ومخزون السدود يتراجع."
         )
         (folder / f"crowd-{n:02d}.md").write_text(
-            document(outlet, f"2024-08-{n % 28 + 1:02d}", "مخزون السدود", (text,)), "utf-8"
+            document(outlet, f"2024-07-{n + 10:02d}", "مخزون السدود", (text,)), "utf-8"
         )
     return folder
