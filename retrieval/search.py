@@ -426,10 +426,17 @@ def _highlight_terms(index: SentenceIndex, terms: list[str]) -> set[str]:
 def held_by_allowed(index: SentenceIndex, allowed: np.ndarray, docs: np.ndarray) -> np.ndarray:
     """Bool per bm25 doc of `docs`: at least one of the sentence rows holding it belongs to
     an allowed source document (a quote shared by several outlets has several holders)."""
-    row_allowed = allowed[index.sent_doc[index.dup_rows]]
-    counts = np.concatenate(([0], np.cumsum(row_allowed, dtype=np.int64)))
     docs = np.asarray(docs, dtype=np.int64)
-    return counts[index.dup_indptr[docs + 1]] > counts[index.dup_indptr[docs]]
+    if not len(docs):
+        return np.zeros(0, dtype=bool)
+    starts = index.dup_indptr[docs]
+    lengths = index.dup_indptr[docs + 1] - starts  # at least 1: every bm25 doc has a row
+    firsts = np.zeros(len(docs), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=firsts[1:])
+    # Positions in dup_rows of every candidate's rows, candidate after candidate.
+    positions = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - firsts, lengths)
+    held = allowed[index.sent_doc[index.dup_rows[positions]]]
+    return np.logical_or.reduceat(held, firsts)
 
 
 def _hit(
