@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
@@ -15,11 +16,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from bot import texts
 from bot.logs import configure_logging, hide_secret, redact
 from bot.progress import terminal_bar
 from bot.settings import ConfigError, Settings, load_settings
 from retrieval.display import printable
 from retrieval.engine import Engine, ReloadFailed, Snapshot
+from retrieval.filters import (
+    REASONS,
+    FilterError,
+    Filters,
+    Selection,
+    outlet_names,
+    parse_date,
+    parse_filters,
+    select,
+)
 from retrieval.models import Hit
 from retrieval.search import SearchResult
 
@@ -82,6 +94,19 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, in Arabic")
     ask.add_argument("--k", type=_positive, help="number of sentences (default: top_k)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument(
+        "--outlet",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only documents of this outlet (repeatable; like outlet:NAME in the question)",
+    )
+    ask.add_argument(
+        "--from", dest="date_from", type=_filter_date, help="only documents dated from YYYY-MM-DD"
+    )
+    ask.add_argument(
+        "--to", dest="date_to", type=_filter_date, help="only documents dated up to YYYY-MM-DD"
+    )
     ask.set_defaults(run=_ask)
 
     index = commands.add_parser("index", parents=[common], help="build or refresh the index")
@@ -147,6 +172,13 @@ def _port(value: str) -> int:
     if not 1 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {value}")
     return number
+
+
+def _filter_date(value: str) -> dt.date:
+    try:
+        return parse_date(value)
+    except FilterError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {REASONS[exc.reason]}") from None
 
 
 def _positive(value: str) -> int:
@@ -285,14 +317,94 @@ def _progress_bar(enabled: bool) -> Callable[[int], Callable[[int], None]] | Non
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        question, filters = _ask_filters(args)
+    except FilterError as exc:
+        return _fail(f"filter {printable(exc.token)!r}: {REASONS[exc.reason]}", ExitStatus.USAGE)
     engine = engine_for(settings, args.corpus)
-    engine.open(_progress_bar(sys.stderr.isatty()))
-    result = engine.search(args.question, k=args.k)
+    snapshot = engine.open(_progress_bar(sys.stderr.isatty()))
+    selection = select(snapshot.index.sources, filters) if filters else None
+    if selection is not None and selection.empty:
+        known = outlet_names(snapshot.index.sources) if selection.unknown_outlets else []
+        if args.json:
+            print(json.dumps(_empty_json(question, filters, selection, known), ensure_ascii=False))
+        else:
+            print(filter_empty_terminal(filters, selection, known))
+        return ExitStatus.OK
+    allowed = selection.allowed if selection is not None else None
+    result = engine.search(question, k=args.k, allowed=allowed)
     if args.json:
-        print(json.dumps(result_json(result), ensure_ascii=False, indent=2))
+        out = result_json(result)
+        out["filters"] = _filters_json(filters, selection)
+        print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        print(render_terminal(result))
+        head = filters_terminal(filters, selection)
+        print((head + "\n" if head else "") + render_terminal(result))
     return ExitStatus.OK
+
+
+def _ask_filters(args: argparse.Namespace) -> tuple[str, Filters]:
+    """The question's own filter tokens joined with --outlet/--from/--to (an option wins
+    over the same date written in the question)."""
+    question, inline = parse_filters(args.question)
+    outlets = tuple(dict.fromkeys(inline.outlets + tuple(" ".join(o.split()) for o in args.outlet)))
+    if any(not name for name in outlets):
+        raise FilterError("--outlet ''", "empty")
+    filters = Filters(outlets, args.date_from or inline.date_from, args.date_to or inline.date_to)
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise FilterError(f"from:{filters.date_from} to:{filters.date_to}", "order")
+    return question, filters
+
+
+def _filters_json(filters: Filters, selection: Selection | None) -> dict:
+    out = filters.as_dict()
+    out["documents"] = int(selection.allowed.sum()) if selection is not None else None
+    out["undated_excluded"] = selection.undated if selection is not None else 0
+    out["unknown_outlets"] = list(selection.unknown_outlets) if selection is not None else []
+    return out
+
+
+def _empty_json(question: str, filters: Filters, selection: Selection, known: list[str]) -> dict:
+    return {
+        "question": question,
+        "terms": [],
+        "outcome": "none",
+        "hits": [],
+        "has_more": False,
+        "filters": _filters_json(filters, selection) | {"known_outlets": known},
+    }
+
+
+def filters_terminal(filters: Filters, selection: Selection | None) -> str:
+    """«المرشّحات: الوسيلة: «…»، من: …، إلى: …» for a terminal; "" without filters."""
+    if not filters:
+        return ""
+    parts = []
+    if filters.outlets:
+        names = texts.FILTER_OR.join(f"«{printable(n)}»" for n in filters.outlets)
+        parts.append(texts.FILTER_OUTLETS.format(names=names))
+    if filters.date_from:
+        parts.append(texts.FILTER_FROM.format(date=filters.date_from.isoformat()))
+    if filters.date_to:
+        parts.append(texts.FILTER_TO.format(date=filters.date_to.isoformat()))
+    line = "المرشّحات: " + texts.FILTER_SEPARATOR.join(parts)
+    if selection is not None and selection.undated:
+        line += " " + texts.FILTER_UNDATED.format(count=selection.undated)
+    return line
+
+
+def filter_empty_terminal(filters: Filters, selection: Selection, known: list[str]) -> str:
+    """What the terminal says when the filters select no document."""
+    lines = [filters_terminal(filters, selection)]
+    if selection.unknown_outlets:
+        names = texts.FILTER_OR.join(f"«{printable(n)}»" for n in selection.unknown_outlets)
+        lines.append(texts.FILTER_UNKNOWN_OUTLET.format(names=names))
+        if known:
+            shown = texts.FILTER_SEPARATOR.join(f"«{printable(n)}»" for n in known)
+            lines.append(texts.FILTER_KNOWN_OUTLETS.format(names=shown))
+    else:
+        lines.append(texts.FILTER_NO_MATCH)
+    return "\n".join(lines)
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
@@ -28,6 +29,7 @@ from bot.answers import sources_data as sources_button_data
 from bot.state import BotState, state_of
 from bot.storage import QuestionEntry
 from retrieval.engine import ReloadFailed, ReloadInProgress, Snapshot
+from retrieval.filters import FilterError, Filters, Selection, outlet_names, parse_filters, select
 from retrieval.search import SearchResult, search
 
 log = logging.getLogger(__name__)
@@ -92,17 +94,40 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: s
             log.info("user %s is over the question limit", user.id)
             await message.reply_text(render.rtl_text(texts.RATE_LIMITED))
         return
+    try:
+        text, filters = parse_filters(question)
+    except FilterError as exc:
+        log.info("user %s sent an unusable filter: %s", user.id, exc)
+        await message.reply_text(render.render_filter_error(exc))
+        return
+    if not any(ch.isalnum() for ch in text):  # only filters, no question
+        await message.reply_text(render.rtl_text(texts.EMPTY_QUESTION))
+        return
     started = time.perf_counter()
-    searching = asyncio.ensure_future(_search(state, question, offset=0))
+    searching = asyncio.ensure_future(_search(state, text, 0, filters))
     # "typing…" only when the answer is not ready at once: on a fast question it would
     # spend one of the bot's ~30 sends a second on an indicator nobody sees.
     if not (await asyncio.wait({searching}, timeout=TYPING_AFTER))[0]:
         await _typing(context, message.chat_id)
-    generation, result = await searching
+    found = await searching
+    if found.result is None:
+        log.info("user %s: filters %s select no document", user.id, filters.as_dict())
+        reply = render.render_filter_empty(filters, found.selection, found.known_outlets)
+        await message.reply_text(reply, do_quote=None)
+        return
+    generation, result = found.generation, found.result
     latency_ms = (time.perf_counter() - started) * 1000
     answer_id = await _log_question(state, update, result, generation, latency_ms)
     sent = await _send_page(
-        context, message, state, generation, result, quote=True, answer_id=answer_id
+        context,
+        message,
+        state,
+        generation,
+        result,
+        quote=True,
+        answer_id=answer_id,
+        question=question,
+        filters=render.filters_line(filters, found.selection),
     )
     state.stats.record_answer(time.perf_counter() - started)
     log.info(
@@ -141,20 +166,36 @@ async def _log_question(
         return None
 
 
-async def _search(state: BotState, question: str, offset: int) -> tuple[str, SearchResult]:
-    """Search one snapshot in a worker thread; returns that snapshot's generation with the
-    result, so buttons remember exactly which index answered."""
+@dataclass(frozen=True, slots=True)
+class _Found:
+    generation: str  # of the snapshot searched, so buttons remember which index answered
+    result: SearchResult | None  # None: the filters select no document of that index
+    selection: Selection | None = None  # None without filters
+    known_outlets: tuple[str, ...] = ()  # listed when a named outlet is unknown
+
+
+async def _search(state: BotState, question: str, offset: int, filters: Filters) -> _Found:
+    """Search one snapshot in a worker thread, inside the documents `filters` select."""
     engine = state.engine
     snapshot = engine.snapshot
-    result = await asyncio.to_thread(
-        search,
-        snapshot.index,
-        question,
-        k=engine.top_k,
-        offset=offset,
-        min_coverage=engine.min_coverage,
-    )
-    return snapshot.generation, result
+
+    def run() -> _Found:
+        index = snapshot.index
+        selection = select(index.sources, filters) if filters else None
+        if selection is not None and selection.empty:
+            known = tuple(outlet_names(index.sources)) if selection.unknown_outlets else ()
+            return _Found(snapshot.generation, None, selection, known)
+        result = search(
+            index,
+            question,
+            k=engine.top_k,
+            offset=offset,
+            min_coverage=engine.min_coverage,
+            allowed=selection.allowed if selection is not None else None,
+        )
+        return _Found(snapshot.generation, result, selection)
+
+    return await asyncio.to_thread(run)
 
 
 async def _send_page(
@@ -165,18 +206,24 @@ async def _send_page(
     result: SearchResult,
     quote: bool,
     answer_id: int | None = None,
+    question: str | None = None,
+    filters: str = "",
 ) -> list[Message]:
     """Send one page of hits (split into as many messages as it takes), buttons under the
-    last one; 👍/👎 too when the question was logged as `answer_id`."""
+    last one; 👍/👎 too when the question was logged as `answer_id`. `question` as asked,
+    filter tokens included, so «المزيد» searches with the same filters; `filters` is the
+    line stating them."""
     if not result.hits:
         text = render.rtl_text(texts.NO_HITS) if quote else render.rtl_text(texts.NO_MORE)
+        text = (filters + "\n" if filters else "") + text
         return [await message.reply_text(text, do_quote=None if quote else False)]
     cited = tuple(Cited(h.rank, h.sentence.doc, h.sentence.position) for h in result.hits)
     next_offset = result.hits[-1].rank
-    entry = Answer(result.question, generation, message.chat_id, next_offset, cited)
+    asked = question if question is not None else result.question
+    entry = Answer(asked, generation, message.chat_id, next_offset, cited)
     key = await state.answers.remember(entry, has_more=result.has_more)
     markup = answer_keyboard(key, cited, result.has_more, answer_id)
-    chunks = render.render_answer(result.hits, outcome=result.outcome)
+    chunks = render.render_answer(result.hits, outcome=result.outcome, filters=filters)
     sent = []
     for i, chunk in enumerate(chunks):
         last = i == len(chunks) - 1
@@ -276,8 +323,14 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> 
     if entry is None or not isinstance(message, Message) or not await state.answers.claim_more(key):
         await query.answer(texts.EXPIRED, show_alert=True)
         return
-    generation, result = await _search(state, entry.question, offset=entry.next_offset)
-    if generation != entry.generation:  # a reload finished in between
+    try:
+        text, filters = parse_filters(entry.question)
+    except FilterError:  # it parsed when it was asked; only a changed parser gets here
+        await query.answer(texts.EXPIRED, show_alert=True)
+        return
+    found = await _search(state, text, entry.next_offset, filters)
+    generation, result = found.generation, found.result
+    if generation != entry.generation or result is None:  # a reload finished in between
         await query.answer(texts.EXPIRED, show_alert=True)
         return
     await query.answer()
@@ -288,7 +341,16 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> 
         )
     except BadRequest as exc:
         log.debug("could not drop the 'more' button: %s", exc)
-    await _send_page(context, message, state, generation, result, quote=False)
+    await _send_page(
+        context,
+        message,
+        state,
+        generation,
+        result,
+        quote=False,
+        question=entry.question,
+        filters=render.filters_line(filters, found.selection),
+    )
 
 
 async def show_context(

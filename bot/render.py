@@ -38,6 +38,7 @@ from bot.source_groups import grouped_citation
 from bot.storage import Gap, UsageStats
 from retrieval.display import printable
 from retrieval.engine import ReloadReport, Snapshot
+from retrieval.filters import FilterError, Filters, Selection
 from retrieval.models import Hit, Problem, Sentence, Source
 
 MAX_LENGTH = MessageLimit.MAX_TEXT_LENGTH  # 4096
@@ -255,15 +256,16 @@ def pack(blocks: Sequence[str], limit: int = MAX_LENGTH, separator: str = "\n\n"
 
 
 def render_answer(
-    hits: Sequence[Hit], limit: int = MAX_LENGTH, outcome: str = "answer"
+    hits: Sequence[Hit], limit: int = MAX_LENGTH, outcome: str = "answer", filters: str = ""
 ) -> list[str]:
     """The cited sentences of one page of results, as one or more messages; hits of a
-    "related" outcome are headed as related, not as the answer."""
+    "related" outcome are headed as related, not as the answer. `filters`: the line
+    saying which filters selected them (`filters_line`), above the header."""
     first, last = hits[0].rank, hits[-1].rank
     title = texts.ANSWER_HEADER if outcome == "answer" else texts.RELATED_HEADER
     if first != 1:
         title = texts.MORE_HEADER.format(first=first, last=last)
-    header = rtl_line(title)
+    header = (filters + "\n" if filters else "") + rtl_line(title)
     blocks = [header]
     for hit in hits:
         blocks += hit_blocks(hit, limit)
@@ -481,3 +483,49 @@ def _problem_lines(problems: Sequence[Problem]) -> list[str]:
 
 def _seconds(value: float) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.0f}"
+
+
+def filters_line(filters: Filters, selection: Selection | None = None) -> str:
+    """«المرشّحات: الوسيلة: …، من: …، إلى: …», names escaped; "" without filters. Says how
+    many undated documents a date filter left out."""
+    if not filters:
+        return ""
+    parts = []
+    if filters.outlets:
+        names = texts.FILTER_OR.join(_quoted(name) for name in filters.outlets)
+        parts.append(texts.FILTER_OUTLETS.format(names=names))
+    if filters.date_from:
+        parts.append(texts.FILTER_FROM.format(date=filters.date_from.isoformat()))
+    if filters.date_to:
+        parts.append(texts.FILTER_TO.format(date=filters.date_to.isoformat()))
+    line = texts.FILTERS_LINE.format(parts=texts.FILTER_SEPARATOR.join(parts))
+    if selection is not None and selection.undated:
+        line += " " + texts.FILTER_UNDATED.format(count=selection.undated)
+    return rtl_line(line)
+
+
+def render_filter_error(error: FilterError) -> str:
+    """The reply to a filter token that cannot be used: the token, why, an example."""
+    reason = texts.FILTER_REASONS[error.reason]
+    line = texts.FILTER_INVALID.format(token=_quoted(error.token), reason=reason)
+    return rtl_line(line) + "\n" + rtl_line(texts.FILTER_USAGE)
+
+
+def render_filter_empty(filters: Filters, selection: Selection, known: Sequence[str]) -> str:
+    """The reply when the filters select no document: the unknown outlet names and the
+    outlets there are, or that nothing matches them all."""
+    lines = [filters_line(filters, selection)]
+    if selection.unknown_outlets:
+        names = texts.FILTER_OR.join(_quoted(n) for n in selection.unknown_outlets)
+        lines.append(rtl_line(texts.FILTER_UNKNOWN_OUTLET.format(names=names)))
+        if known:
+            shown = texts.FILTER_SEPARATOR.join(_quoted(n) for n in known)
+            lines.append(rtl_line(texts.FILTER_KNOWN_OUTLETS.format(names=shown)))
+    else:
+        lines.append(rtl_line(texts.FILTER_NO_MATCH))
+    return "\n".join(lines)
+
+
+def _quoted(name: str) -> str:
+    """«name», escaped, capped, keeping its own direction (a Latin outlet name)."""
+    return "«" + own_isolate(shown_name(name, _OUTLET_LIMIT)) + "»"

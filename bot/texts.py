@@ -21,6 +21,8 @@ HELP += """
 • أين عقدت القمة بين كيم وبوتين؟
 
 تحت كل إجابة زر «المزيد» لنتائج أخرى، وأزرار «السياق» لعرض الفقرة حول الجملة.
+للتصفية أضف إلى السؤال: <code>outlet:الوسيلة</code> (أو <code>outlet:"اسم بمسافات"</code>) \
+و<code>from:2024-03-01</code> و<code>to:2024-03-31</code>.
 /sources قائمة المصادر المتاحة.
 /timeline موضوع: رسم لتغطية الموضوع يوماً بيوم، لكل وسيلة لونها."""
 
@@ -79,6 +81,28 @@ NO_HITS = (
     "جرّب صياغة أخرى أو كلمات أقل، مثل اسم الشخص أو المكان فقط."
 )
 NO_MORE = "لا توجد نتائج أخرى لهذا السؤال."
+
+# Filters in a question (retrieval/filters.py): outlet:NAME from:YYYY-MM-DD to:YYYY-MM-DD.
+FILTERS_LINE = "<b>المرشّحات:</b> {parts}"
+FILTER_OUTLETS = "الوسيلة: {names}"
+FILTER_FROM = "من: {date}"
+FILTER_TO = "إلى: {date}"
+FILTER_SEPARATOR = "، "
+FILTER_OR = " أو "
+FILTER_UNDATED = "(استُبعدت {count} وثيقة بلا تاريخ)"
+FILTER_NO_MATCH = "لا توجد في المصادر وثيقة تطابق هذه المرشّحات."
+FILTER_UNKNOWN_OUTLET = "لا توجد في المصادر وسيلة باسم {names}."
+FILTER_KNOWN_OUTLETS = "الوسائل المتاحة: {names}"
+FILTER_INVALID = "لم أفهم المرشّح {token}: {reason}."
+FILTER_USAGE = 'مثال: <code>outlet:"قناة الساحل" from:2024-03-01 to:2024-03-31</code>'
+FILTER_REASONS = {
+    "unclosed": "علامة التنصيص لم تُغلق",
+    "empty": "لا قيمة بعد النقطتين",
+    "twice": "ورد أكثر من مرة",
+    "format": "التاريخ يُكتب هكذا: YYYY-MM-DD",
+    "no_such_date": "لا يوجد تاريخ كهذا",
+    "order": "تاريخ البداية بعد تاريخ النهاية",
+}
 EXPIRED = "انتهت صلاحية هذه النتيجة (أُعيد تحميل المصادر أو مرّ وقت طويل). اطرح السؤال من جديد."
 
 ANSWER_HEADER = "<b>أقرب الجمل إلى سؤالك:</b>"

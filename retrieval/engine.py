@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from retrieval.arabic_roots import roots_of
 from retrieval.context import context_of
 from retrieval.corpus import Corpus, CorpusError
@@ -170,7 +172,14 @@ class Engine:
         finally:
             self._reload_lock.release()
 
-    def search(self, question: str, k: int | None = None, offset: int = 0) -> SearchResult:
+    def search(
+        self,
+        question: str,
+        k: int | None = None,
+        offset: int = 0,
+        allowed: np.ndarray | None = None,
+    ) -> SearchResult:
+        """`allowed`: bool per source document of the current index (retrieval/filters.py)."""
         return search(
             self.snapshot.index,
             question,
@@ -178,6 +187,7 @@ class Engine:
             offset=offset,
             min_coverage=self.min_coverage,
             ranking=self.ranking,
+            allowed=allowed,
         )
 
     def _small_change(

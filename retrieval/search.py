@@ -111,8 +111,14 @@ def search(
     min_coverage: float = DEFAULT_MIN_COVERAGE,
     ranking: Ranking = DEFAULT_RANKING,
     answer_rule: AnswerRule = DEFAULT_ANSWER_RULE,
+    allowed: np.ndarray | None = None,
 ) -> SearchResult:
-    """The relevant hits ranked offset+1 … offset+k for `question`."""
+    """The relevant hits ranked offset+1 … offset+k for `question`.
+
+    `allowed` (bool per `index.sources`, retrieval/filters.py) keeps only the candidates
+    some allowed document holds, before anything is ranked, and hits cite only those
+    documents; None searches everything.
+    """
     terms = analyze(question)
     groups = _term_groups(index, terms)
     query_ids = [tid for term in terms for tid in _ids_for(index, term)]
@@ -121,7 +127,16 @@ def search(
     asked = asks_for(question) if groups else None
     kind = asked if ranking.evidence_weight > 0 else None
     docs, scores = _best_relevant(
-        index, groups, alike, base_ids, base_weights, ranking, kind, min_coverage, offset + k + 1
+        index,
+        groups,
+        alike,
+        base_ids,
+        base_weights,
+        ranking,
+        kind,
+        min_coverage,
+        offset + k + 1,
+        allowed,
     )
     if len(docs) == 0:
         return SearchResult(question, tuple(terms), [], False)
@@ -129,7 +144,7 @@ def search(
     page_docs = docs[offset : offset + k]
     matched = _highlight_terms(index, terms)
     hits = [
-        _hit(index, offset + i + 1, float(scores[offset + i]), int(doc), matched)
+        _hit(index, offset + i + 1, float(scores[offset + i]), int(doc), matched, allowed)
         for i, doc in enumerate(page_docs)
     ]
     outcome = best.outcome(answer_rule) if hits else NONE
@@ -190,6 +205,7 @@ def _best_relevant(
     kind: Asks | None,
     min_coverage: float,
     need: int,
+    allowed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The `need` best relevant candidates and their final scores, best first.
 
@@ -216,6 +232,9 @@ def _best_relevant(
 
     nothing = np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
     docs, base = index.score(base_ids, base_weights)
+    if allowed is not None:  # filtered before ranking: the head is the filtered head
+        keep = held_by_allowed(index, allowed, docs)
+        docs, base = docs[keep], base[keep]
     # Every candidate's answer-kind bonus is one array read and its context bonus at
     # most `context_bound`. The best candidates by base + answer kind are looked up
     # first; their kept ones are real hits, so a candidate whose base + both bonuses
@@ -404,8 +423,33 @@ def _highlight_terms(index: SentenceIndex, terms: list[str]) -> set[str]:
     return matched
 
 
-def _hit(index: SentenceIndex, rank: int, score: float, doc: int, matched: set[str]) -> Hit:
+def held_by_allowed(index: SentenceIndex, allowed: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """Bool per bm25 doc of `docs`: at least one of the sentence rows holding it belongs to
+    an allowed source document (a quote shared by several outlets has several holders)."""
+    docs = np.asarray(docs, dtype=np.int64)
+    if not len(docs):
+        return np.zeros(0, dtype=bool)
+    starts = index.dup_indptr[docs]
+    lengths = index.dup_indptr[docs + 1] - starts  # at least 1: every bm25 doc has a row
+    firsts = np.zeros(len(docs), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=firsts[1:])
+    # Positions in dup_rows of every candidate's rows, candidate after candidate.
+    positions = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - firsts, lengths)
+    held = allowed[index.sent_doc[index.dup_rows[positions]]]
+    return np.logical_or.reduceat(held, firsts)
+
+
+def _hit(
+    index: SentenceIndex,
+    rank: int,
+    score: float,
+    doc: int,
+    matched: set[str],
+    allowed: np.ndarray | None = None,
+) -> Hit:
     rows = index.rows_of(doc)
+    if allowed is not None:
+        rows = rows[allowed[index.sent_doc[rows]]]
     sentence = index.sentence(int(rows[0]))
     sources = tuple(dict.fromkeys(index.sources[int(index.sent_doc[r])] for r in rows))
     return Hit(
