@@ -112,8 +112,12 @@ def _read_changed(
         same &= np.asarray(column, dtype=np.int64)[safe] == np.asarray(now, dtype=np.int64)
     # Racy entries: modified too close to the recorded listing to trust the mtime.
     same &= np.asarray(current[2], dtype=np.int64) < int(record["taken_ns"]) - RACY_NS
-    if limit is not None and int(len(same) - same.sum()) > limit:
-        raise TooManyChanges(f"{int(len(same) - same.sum())} files changed")
+    if limit is not None:
+        # Added or changed files, and removed ones: a removal changes the index too.
+        removed = n - int(np.unique(at[known]).size)
+        changed = int(len(same) - same.sum()) + removed
+        if changed > limit:
+            raise TooManyChanges(f"{changed} files added, changed or removed")
     documents: list[Document] = []
     problems = [Problem(p, r) for p, r in record["walk_problems"]]
     opened = 0
