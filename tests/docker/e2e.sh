@@ -515,10 +515,13 @@ check_upload_answered() {
     cbd_log "$1: ${answer:0:200}"
 }
 
-# `docker restart`: the uploads are in the /data volume, so once the bot
-# polls again they still answer and /sources lists them.
+# `docker restart`: the uploads and the question log are in the /data volume, so
+# once the bot polls again the uploads still answer, /sources lists them, and /stats
+# still counts the questions asked before.
 check_upload_survives_restart() {
-    local listing t0=$EPOCHREALTIME
+    local listing before after t0
+    before=$(logged_questions)
+    t0=$EPOCHREALTIME
     "$DOCKER" restart -t 10 "$BOT" >/dev/null || cbd_die "docker restart failed"
     # The question waits in the fake's queue until the restarted bot polls.
     check_upload_answered "after docker restart"
@@ -526,6 +529,20 @@ check_upload_survives_restart() {
     listing=$(ask "$ADMIN_ID" /sources)
     [[ $listing == *"$UPLOAD_DOC"* && $listing == *"$HTML_DOC"* ]] ||
         cbd_die "/sources does not list the uploads after docker restart: $listing"
+    # The question log (SQLite in /data) keeps what was asked before the restart.
+    after=$(logged_questions)
+    ((before >= 3 && after >= before + 1)) ||
+        cbd_die "question log lost across docker restart: $before questions logged before, $after after"
+    cbd_log "question log: $before questions before docker restart, $after after"
+}
+
+# Questions in the log over the last 7 days, as /stats reports them.
+logged_questions() {
+    local out n
+    out=$(ask "$ADMIN_ID" /stats)
+    n=$(grep -oP 'الأسئلة: \K[0-9]+(?=،)' <<<"$out" | head -n 1)
+    [[ $n =~ ^[0-9]+$ ]] || cbd_die "/stats shows no question log: $out"
+    echo "$n"
 }
 
 # The container's memory use so far (start-up, questions, a /reload), for the
