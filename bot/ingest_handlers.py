@@ -23,6 +23,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import ingest_texts as texts
+from bot.access import admin_only
 from bot.render import clip, escape, own_isolate, rtl_line, rtl_text
 from bot.state import BotState, state_of
 from retrieval.display import printable
@@ -109,15 +110,12 @@ def caption_overrides(caption: str) -> dict[str, str]:
 # --- /add URL ------------------------------------------------------------------------
 
 
+@admin_only
 async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/add URL`: fetch the page and add its article (admins only)."""
     state = state_of(context)
     message = update.effective_message
     user_id = update.effective_user.id
-    if not state.access.is_admin(user_id):
-        log.warning("refused /add from user %s (not an admin)", user_id)
-        await message.reply_text(rtl_text(texts.ADMIN_ONLY))
-        return
     args = context.args or []
     if not args:
         await message.reply_text(rtl_text(texts.ADD_USAGE))
@@ -267,15 +265,12 @@ def removal_rows(sources: list[Source]) -> list[list[InlineKeyboardButton]]:
     return rows
 
 
+@admin_only
 async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/remove NAME`: delete an uploaded document and reindex (admins only)."""
     state = state_of(context)
     message = update.effective_message
     user_id = update.effective_user.id
-    if not state.access.is_admin(user_id):
-        log.warning("refused /remove from user %s (not an admin)", user_id)
-        await message.reply_text(rtl_text(texts.ADMIN_ONLY))
-        return
     name = " ".join(context.args or ()).strip()
     if not name:
         await message.reply_text(rtl_text(texts.REMOVE_USAGE))
