@@ -15,6 +15,13 @@ recall per kind through the index (prefix-filtered candidates, not a pairwise
 scan), negatives matched, and its latency.
 
     uv run python -m benchmarks.neardup [--articles 3000] [--seeds 200]
+
+With `--size 1m` it measures the cost instead: an in-memory index of that many
+sentences (ANT's ~355k real ones, then spliced synthetic ones as in
+benchmarks/corpus.py), and `find_near_duplicates` timed on seed sentences and on
+their two-words-changed rewrites: latency, candidates verified, copies found.
+
+    uv run python -m benchmarks.neardup --size 1m [--seeds 200]
 """
 
 from __future__ import annotations
@@ -26,9 +33,11 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
+import numpy as np
 import regex
 
-from benchmarks.corpus import read_articles
+from benchmarks.corpus import SEED as CORPUS_SEED
+from benchmarks.corpus import _spliced, read_articles
 from retrieval.index import SentenceIndex, build_index
 from retrieval.models import Document, Source
 from retrieval.neardup import SHINGLE_SIZE, THRESHOLD, find_near_duplicates, similarity
@@ -113,7 +122,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--seeds", type=int, default=200)
+    parser.add_argument("--size", help="measure the cost at this many sentences (e.g. 1m)")
     args = parser.parse_args()
+    if args.size:
+        _cost(_sentences(args.size), args.seeds)
+        return
     rng = random.Random(SEED)
     articles = read_articles()[: args.articles]
     documents = [
@@ -274,6 +287,76 @@ def _through_the_index(
         f"p95 {p95 * 1000:.1f} ms; candidates verified: p50 {statistics.median(candidates):.0f}, "
         f"max {max(candidates)}"
     )
+
+
+def _sentences(size: str) -> int:
+    text = size.lower()
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * scale)
+
+
+def _documents(n_sentences: int) -> list[Document]:
+    """ANT articles, then synthetic ones, cut to exactly `n_sentences` (benchmarks/corpus.py)."""
+    articles = read_articles()
+    stream, synthetic = iter(articles), None
+    documents: list[Document] = []
+    count = 0
+    while count < n_sentences:
+        article = next(stream, None)
+        if article is None:
+            synthetic = synthetic or _spliced(articles, random.Random(CORPUS_SEED))
+            article = next(synthetic)
+        spans = split_sentences(article.text)
+        if not spans:
+            continue
+        take = min(n_sentences - count, len(spans))
+        source = Source(f"{len(documents):07d}.txt", article.title, article.outlet, None, None)
+        documents.append(Document(source, article.text[: spans[take - 1][1]]))
+        count += take
+    return documents
+
+
+def _cost(n_sentences: int, n_seeds: int) -> None:
+    started = time.perf_counter()
+    documents = _documents(n_sentences)
+    index = build_index(documents)
+    print(
+        f"{index.n_sentences} sentences ({index.n_docs} unique) in {len(documents)} documents; "
+        f"index built in memory in {time.perf_counter() - started:.0f} s\n"
+    )
+    rng = random.Random(SEED)
+    rows = rng.sample(range(index.n_sentences), n_seeds * 3)
+    seeds = [t for t in (index.texts[r] for r in rows) if 8 <= len(analyze(t)) <= 40][:n_seeds]
+    pool = [w for s in seeds for w in s.split() if _ARABIC_WORD.match(w)]
+    rewrites = [r for r in (_replace(s.split(), 2, list(pool), rng) for s in seeds) if r]
+    print(
+        "| quotes | n | p50 ms | p95 ms | max ms | candidates p50 / max | cut | copies p50 / max |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    df = np.diff(index.indptr)
+    common = sorted(
+        (t for t in (index.texts[r] for r in rows) if 3 <= len(analyze(t)) <= 40),
+        key=lambda t: -float(np.mean([df[i] for i in index.term_ids(analyze(t))] or [0])),
+    )[:20]  # the sampled sentences made of the commonest words: the most candidates
+    runs = (("corpus sentences", seeds), ("2 words changed", rewrites), ("commonest words", common))
+    for name, quotes in runs:
+        seconds, candidates, copies, cut = [], [], [], 0
+        for quote in quotes:
+            find_near_duplicates(index, quote)  # warm: analysis caches, scratch buffers
+            began = time.perf_counter()
+            who = find_near_duplicates(index, quote)
+            seconds.append(time.perf_counter() - began)
+            candidates.append(who.candidates)
+            copies.append(len(who.copies))
+            cut += who.truncated
+        ordered = sorted(seconds)
+        p95 = ordered[int(0.95 * (len(ordered) - 1))]
+        print(
+            f"| {name} | {len(quotes)} | {statistics.median(seconds) * 1000:.1f} | "
+            f"{p95 * 1000:.1f} | {ordered[-1] * 1000:.1f} | "
+            f"{statistics.median(candidates):.0f} / {max(candidates)} | {cut} | "
+            f"{statistics.median(copies):.0f} / {max(copies)} |"
+        )
 
 
 def _share(values: list[float], threshold: float) -> str:
