@@ -337,12 +337,21 @@ def test_who_lists_the_four_outlets_and_refuses_bad_text(api: FakeBotAPI, tmp_pa
         none = bot.ask(MEMBER, "/who افتتح مهرجان جرش للثقافة والفنون دورته الجديدة")
         long = bot.ask(MEMBER, "/who " + "مخزون السدود بلغ ثلاثين. " * 60).params["text"]
         usage = bot.ask(MEMBER, "/who").params["text"]
+        # /who in reply to a message takes that message's text.
+        pasted = api.private_message(MEMBER, AS_ALGHAD)["message"]
+        command = api.private_message(MEMBER, "/who")
+        command["message"]["reply_to_message"] = pasted
+        replied = bot.reply(MEMBER, bot.send(command), "من نشر هذا؟").params["text"]
         assert bot.alive
     assert outlet_lines(reply) == EXPECTED_LINES
     assert plain(short) == texts.WHO_TOO_SHORT.format(words=2, minimum=3)
     assert plain(none.params["text"]) == texts.WHO_NONE
     assert plain(long).startswith("النص طويل (1499 حرفاً)")
     assert plain(usage).startswith("الصق بعد الأمر جملة")
+    assert plain(replied).splitlines()[1] == f"«{AS_ALGHAD}»"
+    assert [line.split(" — ")[0] for line in outlet_lines(replied)] == [
+        line.split(" — ")[0] for line in EXPECTED_LINES
+    ]
 
 
 def test_the_button_under_a_cited_sentence_lists_who_ran_it(
