@@ -329,34 +329,42 @@ def _cost(n_sentences: int, n_seeds: int) -> None:
     seeds = [t for t in (index.texts[r] for r in rows) if 8 <= len(analyze(t)) <= 40][:n_seeds]
     pool = [w for s in seeds for w in s.split() if _ARABIC_WORD.match(w)]
     rewrites = [r for r in (_replace(s.split(), 2, list(pool), rng) for s in seeds) if r]
-    print(
-        "| quotes | n | p50 ms | p95 ms | max ms | candidates p50 / max | cut | copies p50 / max |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
     df = np.diff(index.indptr)
     common = sorted(
         (t for t in (index.texts[r] for r in rows) if 3 <= len(analyze(t)) <= 40),
         key=lambda t: -float(np.mean([df[i] for i in index.term_ids(analyze(t))] or [0])),
     )[:20]  # the sampled sentences made of the commonest words: the most candidates
     runs = (("corpus sentences", seeds), ("2 words changed", rewrites), ("commonest words", common))
+    print(
+        "| quotes | n | p50 ms | p95 ms | max ms | candidates p50 / max | cut "
+        "| copies p50 / max | peer: `search` (an `ask`) p50 / p95 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, quotes in runs:
-        seconds, candidates, copies, cut = [], [], [], 0
+        seconds, asked, candidates, copies, cut = [], [], [], [], 0
         for quote in quotes:
             find_near_duplicates(index, quote)  # warm: analysis caches, scratch buffers
             began = time.perf_counter()
             who = find_near_duplicates(index, quote)
             seconds.append(time.perf_counter() - began)
+            search(index, quote)
+            began = time.perf_counter()
+            search(index, quote)
+            asked.append(time.perf_counter() - began)
             candidates.append(who.candidates)
             copies.append(len(who.copies))
             cut += who.truncated
-        ordered = sorted(seconds)
-        p95 = ordered[int(0.95 * (len(ordered) - 1))]
         print(
-            f"| {name} | {len(quotes)} | {statistics.median(seconds) * 1000:.1f} | "
-            f"{p95 * 1000:.1f} | {ordered[-1] * 1000:.1f} | "
-            f"{statistics.median(candidates):.0f} / {max(candidates)} | {cut} | "
-            f"{statistics.median(copies):.0f} / {max(copies)} |"
+            f"| {name} | {len(quotes)} | {_ms(seconds, 0.5)} | {_ms(seconds, 0.95)} | "
+            f"{_ms(seconds, 1.0)} | {statistics.median(candidates):.0f} / {max(candidates)} | "
+            f"{cut} | {statistics.median(copies):.0f} / {max(copies)} | "
+            f"{_ms(asked, 0.5)} / {_ms(asked, 0.95)} |"
         )
+
+
+def _ms(seconds: list[float], quantile: float) -> str:
+    ordered = sorted(seconds)
+    return f"{ordered[int(quantile * (len(ordered) - 1))] * 1000:.1f}"
 
 
 def _share(values: list[float], threshold: float) -> str:
