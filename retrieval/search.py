@@ -133,9 +133,10 @@ def search(
     base_ids, base_weights = _base_terms(query_ids, alike, ranking)
     asked = asks_for(question) if groups else None
     kind = asked if ranking.evidence_weight > 0 else None
-    if ranking.rerank and reranker is None:
+    if not ranking.rerank:
+        reranker = None
+    elif reranker is None:
         reranker = default_ranker()
-    reranker = reranker if ranking.rerank else None
     docs, scores = _best_relevant(
         index,
         groups,
@@ -150,9 +151,11 @@ def search(
     )
     if len(docs) == 0:
         return SearchResult(question, tuple(terms), [], False)
-    if reranker is not None:
-        docs, scores = rerank_head(reranker, _candidates(index, terms, groups, alike, docs, scores, asked))
+    # The outcome reads the first stage's best: the answer rule was set on its evidence.
     best = _answerability(index, groups, alike, docs[:KIND_FROM_TOP], ranking, asked)
+    if reranker is not None:
+        candidates = _candidates(index, terms, groups, alike, docs, scores, asked)
+        docs, scores = rerank_head(reranker, candidates)
     page_docs = docs[offset : offset + k]
     matched = _highlight_terms(index, terms)
     hits = [
