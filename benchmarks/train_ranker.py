@@ -175,6 +175,10 @@ def metrics(found: list[int | None]) -> dict[str, float]:
     return out
 
 
+def _cells(m: dict[str, float]) -> str:
+    return " / ".join(f"{m[k]:.3f}" for k in ("R@1", "R@5", "R@10", "MRR@10"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
@@ -189,25 +193,39 @@ def main() -> None:
     queries = arcd_queries(args.eval_dir, rng) + seed_queries(rng)
     for q in queries:
         q.matrix[:, [FEATURES.index(name) for name in args.drop]] = 0.0
-    keys = ("R@1", "R@5", "R@10", "MRR@10")
     print("| fold | questions (ARCD + seeds) | first stage R@1 / R@5 / R@10 / MRR@10 "
           "| re-ranked R@1 / R@5 / R@10 / MRR@10 | seeds top 5 before → after |")
     print("|---|---|---|---|---|")
-    wins = []
+    wins, pooled_before, pooled_after, per_fold = [], [], [], []
+    seeds_total = [0, 0]
     for fold in range(FOLDS):
         model = train([q for q in queries if q.fold != fold])
         held = [q for q in queries if q.fold == fold]
         arcd_held = [q for q in held if q.source == "arcd"]
         seeds_held = [q for q in held if q.source == "seeds" and q.answerable]
-        before, after = metrics(ranks(arcd_held, None)), metrics(ranks(arcd_held, model))
+        found_before, found_after = ranks(arcd_held, None), ranks(arcd_held, model)
+        pooled_before += found_before
+        pooled_after += found_after
+        before, after = metrics(found_before), metrics(found_after)
+        per_fold.append(after["MRR@10"] - before["MRR@10"])
         s_before = sum(r is not None and r <= 5 for r in ranks(seeds_held, None))
         s_after = sum(r is not None and r <= 5 for r in ranks(seeds_held, model))
+        seeds_total[0] += s_before
+        seeds_total[1] += s_after
         wins.append(after["MRR@10"] > before["MRR@10"])
         print(
             f"| {fold + 1} | {len(arcd_held)} + {len(seeds_held)} "
-            f"| {' / '.join(f'{before[k]:.3f}' for k in keys)} "
-            f"| {' / '.join(f'{after[k]:.3f}' for k in keys)} | {s_before} → {s_after} |"
+            f"| {_cells(before)} | {_cells(after)} | {s_before} → {s_after} |"
         )
+    gain = np.asarray(per_fold)
+    n_seeds = sum(q.source == "seeds" and q.answerable for q in queries)
+    print(
+        f"| all (pooled) | {len(pooled_before)} + {n_seeds} "
+        f"| {_cells(metrics(pooled_before))} | {_cells(metrics(pooled_after))} "
+        f"| {seeds_total[0]} → {seeds_total[1]} |"
+    )
+    print(f"\nMRR@10 gain per fold: mean {gain.mean():+.3f}, std {gain.std(ddof=1):.3f}, "
+          f"min {gain.min():+.3f}; better in {sum(wins)} of {FOLDS} folds")
     model = train(queries)
     print("\nweights (standardized features):")
     for name, weight in sorted(zip(FEATURES, model.weights, strict=True), key=lambda x: -abs(x[1])):
