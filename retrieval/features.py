@@ -3,10 +3,11 @@
 The first stage (retrieval/search.py) adds up its evidence with hand-set weights.
 The second stage (retrieval/rerank.py) sees the same evidence split into parts,
 plus what the first stage cannot afford over every candidate: where the
-question's words sit inside the sentence,  where the sentence stands in its document and how much of the rest of
-the list comes from the same document. Every feature is a plain number per
-candidate, computed for the few dozen best candidates only, from the index's
-arrays and the candidate's own text (numpy only, deterministic).
+question's words sit inside the sentence, where the sentence stands in its
+document and how much of the rest of the list comes from the same document.
+Every feature is a plain number per candidate, computed for the few dozen best
+candidates only, from the index's arrays and the candidate's own text (numpy
+only, deterministic).
 
 Weights are IDF weights of the question's distinct terms as search sets them
 (`_TermGroup.weight`); shares are fractions of their sum.
@@ -133,7 +134,9 @@ def features(c: Candidates) -> np.ndarray:
         "doc_top": (source == source[0]).astype(np.float64) if n else np.zeros(0),
         "window": window,
     }
-    return np.column_stack([columns[name] for name in FEATURES]) if n else np.zeros((0, len(FEATURES)))
+    if not n:
+        return np.zeros((0, len(FEATURES)))
+    return np.column_stack([columns[name] for name in FEATURES])
 
 
 def _windows(c: Candidates, rows: np.ndarray) -> np.ndarray:

@@ -11,6 +11,9 @@ every page of a question comes from the same re-ordered list.
 
 The model is a JSON file (`ranker.json` beside this module): feature names,
 their training mean and scale, and one weight each. Scoring is a dot product.
+It also holds `related_under`: on ARCD dev, out of fold, lists whose best
+re-ranked score was that low almost never had the answer first, so search shows
+such a list as related sentences, not as the answer (benchmarks/quality.md).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class ModelFileError(ValueError):
 
 class Reranker(Protocol):
     depth: int
+    related_under: float  # a best re-ranked score under this makes an answer "related"
 
     def rerank(self, candidates: Candidates) -> tuple[np.ndarray, np.ndarray]:
         """(docs, scores) of the candidates' head, best first."""
@@ -48,6 +52,7 @@ class LinearRanker:
     mean: np.ndarray
     scale: np.ndarray
     weights: np.ndarray
+    related_under: float = -np.inf
 
     def score(self, matrix: np.ndarray) -> np.ndarray:
         return ((matrix - self.mean) / self.scale) @ self.weights
@@ -65,6 +70,7 @@ class LinearRanker:
             "mean": self.mean.round(10).tolist(),
             "scale": self.scale.round(10).tolist(),
             "weights": self.weights.round(10).tolist(),
+            "related_under": None if np.isinf(self.related_under) else self.related_under,
         }
 
     @classmethod
@@ -79,12 +85,17 @@ class LinearRanker:
         arrays = [np.asarray(data[key], dtype=np.float64) for key in ("mean", "scale", "weights")]
         if any(a.shape != (len(FEATURES),) for a in arrays) or (arrays[1] <= 0).any():
             raise ModelFileError(f"{where}: mean, scale and weights need one number per feature")
-        return cls(int(data["depth"]), *arrays)
+        related_under = data.get("related_under")
+        if related_under is not None and not isinstance(related_under, int | float):
+            raise ModelFileError(f"{where}: related_under must be a number or null")
+        return cls(
+            int(data["depth"]),
+            *arrays,
+            -np.inf if related_under is None else float(related_under),
+        )
 
 
-def rerank_head(
-    ranker: Reranker, candidates: Candidates
-) -> tuple[np.ndarray, np.ndarray]:
+def rerank_head(ranker: Reranker, candidates: Candidates) -> tuple[np.ndarray, np.ndarray]:
     """Every candidate, the first `ranker.depth` re-ordered by the model, the rest after them.
 
     Scores of the rest are shifted under the head's lowest so the list stays sorted.

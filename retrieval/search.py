@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.answerability import NONE, Answerability, AnswerRule, Outcome
+from retrieval.answerability import ANSWER, NONE, RELATED, Answerability, AnswerRule, Outcome
 from retrieval.arabic_roots import root_of, roots_of
 from retrieval.context import context_of
 from retrieval.features import Candidates
@@ -99,9 +99,7 @@ class Ranking:
 
     @classmethod
     def plain(cls) -> Ranking:
-        return cls(
-            0.0, 0.0, False, 0.0, 0.0, ngram_coverage=0.0, root_similarity=0.0, rerank=False
-        )
+        return cls(0.0, 0.0, False, 0.0, 0.0, ngram_coverage=0.0, root_similarity=0.0, rerank=False)
 
 
 DEFAULT_RANKING = Ranking()
@@ -163,6 +161,8 @@ def search(
         for i, doc in enumerate(page_docs)
     ]
     outcome = best.outcome(answer_rule) if hits else NONE
+    if outcome == ANSWER and reranker is not None and scores[0] < reranker.related_under:
+        outcome = RELATED  # the model doubts even its best sentence
     return SearchResult(question, tuple(terms), hits, len(docs) > offset + k, outcome, best)
 
 

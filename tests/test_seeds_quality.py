@@ -87,9 +87,10 @@ def test_no_answerable_question_loses_all_its_hits(engine: Engine) -> None:
 
 
 @pytest.mark.xfail(
-    reason="15 of 20 today: questions on the right topic about a missing fact "
+    reason="16 of 20 today: questions on the right topic about a missing fact "
     "('سفير روسيا', 'موقف اليابان', 'في أي ساعة') hold as much of the question as "
-    "answerable ones do (benchmarks/quality.md)",
+    "answerable ones do, and the re-ranker's best score does not separate them either "
+    "(benchmarks/quality.md)",
     strict=True,
 )
 def test_most_unanswerable_questions_are_not_presented_as_answers(engine: Engine) -> None:
@@ -98,9 +99,9 @@ def test_most_unanswerable_questions_are_not_presented_as_answers(engine: Engine
 
 
 def test_unanswerable_questions_presented_as_answers_do_not_grow(engine: Engine) -> None:
-    """The part of the spec that holds today: 15 of 20 are silent or only related."""
+    """The part of the spec that holds today: 16 of 20 are silent or only related."""
     answered = [q.id for q in UNANSWERABLE if engine.search(q.question, k=TOP).outcome == "answer"]
-    assert len(answered) <= 5, answered
+    assert len(answered) <= 4, answered
 
 
 def test_answerable_questions_found_in_the_top_five_are_answers(
