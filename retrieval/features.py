@@ -112,7 +112,7 @@ def features(c: Candidates) -> np.ndarray:
     flags = evidence_flags(index)[c.kind][docs] if c.kind is not None else np.zeros(n, dtype=bool)
     rows = index.doc_rows[docs]
     position = index.sent_pos[rows].astype(np.float64)
-    window = _windows(c, rows)
+    window = _windows(c, rows, own.sum(axis=0) >= 2)
     columns = {
         "score_rel": rel,
         "score_gap": (best - scores) / total,
@@ -139,14 +139,16 @@ def features(c: Candidates) -> np.ndarray:
     return np.column_stack([columns[name] for name in FEATURES])
 
 
-def _windows(c: Candidates, rows: np.ndarray) -> np.ndarray:
+def _windows(c: Candidates, rows: np.ndarray, several: np.ndarray) -> np.ndarray:
     """Per candidate: distinct question terms held / the shortest span of its terms holding
-    them all (1.0 when they stand side by side; 0 when it holds fewer than two)."""
+    them all (1.0 when they stand side by side; 0 when it holds fewer than two, which
+    `several` already tells without reading the sentence)."""
     wanted = {term: g for g, term in enumerate(c.group_terms)}
     by_id = {i: g for g, ids in enumerate(c.group_ids) for i in ids}
     vocab = c.index.vocab
     window = np.zeros(len(rows))
-    for i, row in enumerate(rows):
+    for i in np.flatnonzero(several):
+        row = rows[i]
         positions = []
         for p, term in enumerate(analyze_keyed(c.index.texts[int(row)])[0]):
             g = wanted.get(term)
