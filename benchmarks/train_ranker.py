@@ -43,7 +43,7 @@ from retrieval.rerank import MODEL_PATH, LinearRanker
 from retrieval.search import search
 
 ROOT = Path(__file__).resolve().parents[1]
-DEPTH = 40
+DEPTH = 20
 FOLDS = 5
 SEED = 11
 STEPS = 400

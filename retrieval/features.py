@@ -70,6 +70,8 @@ def features(c: Candidates) -> np.ndarray:
     """(len(docs), len(FEATURES)) float64 matrix, columns in FEATURES order."""
     index, docs, weights = c.index, c.docs, c.weights
     n, n_groups = len(docs), len(weights)
+    if not n:
+        return np.zeros((0, len(FEATURES)))
     total = float(weights.sum()) or 1.0
     context = context_of(index)
     own = np.zeros((n_groups, n), dtype=bool)
@@ -83,6 +85,8 @@ def features(c: Candidates) -> np.ndarray:
         after = np.zeros(n, dtype=bool)
         for term_id in ids:
             post, impacts = index.postings(term_id)
+            if not len(post):  # a term whose last sentence an edit removed
+                continue
             at = np.minimum(np.searchsorted(post, docs), len(post) - 1)
             holds = post[at] == docs
             own[g] |= holds
@@ -105,7 +109,7 @@ def features(c: Candidates) -> np.ndarray:
     unmatched = np.where(anywhere, 0.0, weights[:, None])
 
     scores = c.scores
-    best = float(scores[0]) if n and scores[0] > 0 else 1.0
+    best = float(scores[0]) if scores[0] > 0 else 1.0
     rel = scores / best
     mass = np.zeros(len(index.sources))
     np.add.at(mass, source, rel)
@@ -131,11 +135,9 @@ def features(c: Candidates) -> np.ndarray:
         "first": (position == 0).astype(np.float64),
         "log_pos": np.log1p(position),
         "doc_share": mass[source] / max(float(mass.sum()), 1e-12),
-        "doc_top": (source == source[0]).astype(np.float64) if n else np.zeros(0),
+        "doc_top": (source == source[0]).astype(np.float64),
         "window": window,
     }
-    if not n:
-        return np.zeros((0, len(FEATURES)))
     return np.column_stack([columns[name] for name in FEATURES])
 
 
