@@ -34,7 +34,7 @@ from retrieval.reread import read_corpus
 from retrieval.roots import Roots
 from retrieval.search import search
 from retrieval.segments import incremental_index, segments_dir
-from retrieval.store import corpus_key, save_index
+from retrieval.store import corpus_key, previous_index, save_index
 
 QUESTIONS = [
     "ماذا قال كيم عن الإمبريالية؟",
@@ -336,7 +336,8 @@ def test_only_files_whose_size_mtime_or_ctime_changed_are_opened(
     os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))  # the old mtime back
     assert edited.stat().st_mtime_ns == before.st_mtime_ns, "only the ctime tells"
 
-    got, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache))
+    previous = previous_index(cache, SENTENCE_PARAMS)
+    got, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache), previous)
     want = load_corpus(corpus)
     assert opened == 2, "the new file and the edited one"
     assert [(d.source, d.digest, d.body_offset) for d in got.documents] == [
@@ -350,7 +351,8 @@ def test_a_sources_file_means_every_file_is_read(corpus: Path, tmp_path: Path) -
     aged(corpus)
     cache = tmp_path / "cache"
     Engine(corpus, cache).open()
-    _, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache))
+    previous = previous_index(cache, SENTENCE_PARAMS)
+    _, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache), previous)
     assert opened == 6  # five articles and sources.yaml
 
 
