@@ -40,6 +40,10 @@ from retrieval.normalize import analyze
 # Above this many rows removed plus added, the full merge is about as fast.
 MAX_DELTA_ROWS = 50_000
 _KEY_WORDS = 2  # a sentence key is 16 bytes: two uint64 words
+# The texts are rewritten as one part past this many parts, or when fewer than
+# this share of their bytes belong to live rows.
+MAX_TEXT_PARTS = 16
+MIN_LIVE_TEXT = 0.75
 
 
 def delta_index(
@@ -290,32 +294,28 @@ def delta_index(
 
 
 def _texts(old: TextColumn, chunk: AnalyzedChunk | None, src: np.ndarray) -> TextColumn:
-    """The texts of the new rows: runs of old rows copied whole, chunk rows appended."""
-    old_len = np.diff(old.offsets)
-    lengths = np.empty(len(src), dtype=np.int64)
+    """The texts of the new rows: old rows keep their bytes where they are, the
+    chunk's texts become one more part (nothing copied); compacted into one part
+    when there are many parts or removed rows' bytes are a large share."""
     row_old = src >= 0
-    lengths[row_old] = old_len[src[row_old]]
-    chunk_off = None
-    if chunk is not None:
+    starts = np.empty(len(src), dtype=np.int64)
+    ends = np.empty(len(src), dtype=np.int64)
+    starts[row_old] = old.starts[src[row_old]]
+    ends[row_old] = old.ends[src[row_old]]
+    parts, files = old.parts, old.files
+    if chunk is not None and chunk.n_rows:
         chunk_len = np.asarray(chunk.text_len, dtype=np.int64)
-        lengths[~row_old] = chunk_len[-1 - src[~row_old]]
         chunk_off = np.zeros(len(chunk_len) + 1, dtype=np.int64)
         np.cumsum(chunk_len, out=chunk_off[1:])
-    offsets = np.zeros(len(src) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    blob = np.empty(int(offsets[-1]), dtype=np.uint8)
-    chunk_blob = np.frombuffer(chunk.text_blob, np.uint8) if chunk is not None else None
-    breaks = np.flatnonzero(np.diff(src) != 1) + 1
-    starts = np.r_[0, breaks].tolist()
-    stops = np.r_[breaks, len(src)].tolist()
-    for lo, hi in zip(starts, stops, strict=True):
-        first, last = int(src[lo]), int(src[hi - 1])
-        if first >= 0:
-            piece = old.blob[old.offsets[first] : old.offsets[last + 1]]
-        else:
-            piece = chunk_blob[chunk_off[-1 - first] : chunk_off[-1 - last + 1]]
-        blob[offsets[lo] : offsets[hi]] = piece
-    return TextColumn(blob, offsets)
+        rows = -1 - src[~row_old]
+        starts[~row_old] = old.bounds[-1] + chunk_off[rows]
+        ends[~row_old] = old.bounds[-1] + chunk_off[rows + 1]
+        parts = (*parts, np.frombuffer(chunk.text_blob, np.uint8))
+        files = (*files, None)
+    texts = TextColumn(parts, starts, ends, files)
+    if len(parts) > MAX_TEXT_PARTS or texts.live_bytes < MIN_LIVE_TEXT * texts.bounds[-1]:
+        return texts.compacted()
+    return texts
 
 
 def _chunk_groups(

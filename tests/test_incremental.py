@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval import delta as delta_module
 from retrieval import engine as engine_module
 from retrieval import segments as segments_module
 from retrieval.context import context_of
@@ -92,8 +93,11 @@ def assert_same_index(got: SentenceIndex, want: SentenceIndex) -> None:
         np.testing.assert_array_equal(
             getattr(mine_context, name), getattr(their_context, name), err_msg=name
         )
-    np.testing.assert_array_equal(got.texts.blob, want.texts.blob)
-    np.testing.assert_array_equal(got.texts.offsets, want.texts.offsets)
+    # Texts row by row: an edit appends a part instead of rewriting them in row order.
+    assert len(got.texts) == len(want.texts)
+    assert [got.texts[i] for i in range(len(got.texts))] == [
+        want.texts[i] for i in range(len(want.texts))
+    ]
     assert got.vocab == want.vocab
     np.testing.assert_allclose(got.idf, want.idf, rtol=0, atol=1e-12)
     np.testing.assert_allclose(got.post_weights, want.post_weights, rtol=0, atol=1e-12)
@@ -168,6 +172,35 @@ def test_random_changes_merge_to_exactly_a_full_rebuild(
         )
         <= 4
     )
+
+
+def test_an_edit_links_the_saved_texts_and_compacts_them_in_time(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Texts of unchanged rows are neither copied nor rewritten: the new version links
+    the previous version's file and adds a part. Past MAX_TEXT_PARTS parts, or with
+    too many bytes of removed rows, they are rewritten as one part; the texts and the
+    rest of the index stay a full rebuild's throughout."""
+    monkeypatch.setattr(delta_module, "MAX_TEXT_PARTS", 3)
+    rng = random.Random(7)
+    cache = tmp_path / "cache"
+    index, _ = incremental(corpus, cache, edited=False)
+    first_part = (cache / index.corpus_key / "text_part_0.npy").stat()
+    counts = []
+    for step in range(4):
+        write_article(corpus / f"new_{step}.txt", rng)
+        index, _ = incremental(corpus, cache, edited=True)
+        assert_same_index(index, full_index(corpus))
+        counts.append(len(index.texts.parts))
+        if step == 0:
+            linked = (cache / index.corpus_key / "text_part_0.npy").stat()
+            assert (linked.st_ino, linked.st_dev) == (first_part.st_ino, first_part.st_dev)
+    assert counts == [2, 3, 1, 2], "the fourth part made them one"
+    monkeypatch.setattr(delta_module, "MIN_LIVE_TEXT", 1.0)  # any removed byte
+    (corpus / "new_0.txt").unlink()
+    index, _ = incremental(corpus, cache, edited=True)
+    assert len(index.texts.parts) == 1, "bytes of removed rows over the share: rewritten"
+    assert_same_index(index, full_index(corpus))
 
 
 def test_a_damaged_or_missing_segment_is_analyzed_again(corpus: Path, tmp_path: Path) -> None:
