@@ -649,9 +649,9 @@ def bm25_impacts(
 ) -> np.ndarray:
     """Every posting's BM25 impact, idf × tf·(k1 + 1) / (tf + k1·(1 − b + b·len/avgdl)).
 
-    In place where it can (three float64 arrays of every posting at a million
-    sentences would be 450 MB of temporaries). A full merge and an incremental
-    edit both call this, so their impacts are equal to the last bit.
+    One float64 array of every posting besides the result (each would be 145 MB
+    at a million sentences). A full merge and an incremental edit both call this,
+    so their impacts are equal to the last bit.
     """
     n_docs = len(doc_len)
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
@@ -661,13 +661,16 @@ def bm25_impacts(
         doc_norm *= params.b / avgdl
         doc_norm += 1.0 - params.b
         doc_norm *= params.k1
-    norm = doc_norm[post_docs]
-    del doc_norm
-    weights = post_tf.astype(np.float64)
-    norm += weights
-    weights *= params.k1 + 1.0
-    weights /= norm
-    del norm
+    # Nearly every posting has tf 1 (a term rarely repeats in a sentence): its factor
+    # (k1 + 1) / (1 + norm) is one per sentence, gathered; the few others are
+    # computed alone. The same operations as for any tf, so the same bits.
+    once = np.float64(params.k1 + 1.0) / (doc_norm + 1.0)
+    weights = once[post_docs]
+    repeated = np.flatnonzero(post_tf != 1)
+    if len(repeated):
+        tf = post_tf[repeated].astype(np.float64)
+        weights[repeated] = tf * (params.k1 + 1.0) / (tf + doc_norm[post_docs[repeated]])
+    del once, doc_norm
     weights *= np.repeat(idf, df)
     return weights
 
