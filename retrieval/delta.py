@@ -37,6 +37,7 @@ from retrieval.index import (
 from retrieval.models import Document
 from retrieval.normalize import analyze
 
+FRESH_TITLES_KEY = "title_terms_fresh"  # index.derived: titles analyzed by this edit
 # Above this many rows removed plus added, the full merge is about as fast.
 MAX_DELTA_ROWS = 50_000
 _KEY_WORDS = 2  # a sentence key is 16 bytes: two uint64 words
@@ -52,13 +53,16 @@ def delta_index(
     analyzed: Callable[[list[int]], AnalyzedChunk],
     corpus_key: str,
     params: BM25Params,
-    title_terms: dict[str, list[str]] | None = None,
+    title_terms: Callable[[], dict[str, list[str]]] | None = None,
 ) -> SentenceIndex | None:
     """The index of `documents` made by editing `old`, or None when a full merge is due.
 
     `analyzed(positions)` returns the analyzed chunk of documents[p] for those
     positions (ascending), documents numbered from 0 in that order. The context
-    field is carried over and edited too when `old` has one.
+    field is carried over and edited too when `old` has one; `title_terms()` gives
+    the analyzed titles of every document, asked only when a kept document's title
+    may hold a term new to the vocabulary (added documents' titles are analyzed
+    here, and left in `index.derived[FRESH_TITLES_KEY]`).
     """
     if old.post_tf is None or old.doc_keys is None or old.params != params:
         return None
@@ -287,9 +291,11 @@ def delta_index(
         src_map = np.full(n_old_src, -1, dtype=np.int64)
         src_map[kept_src] = np.flatnonzero(is_kept)
         full_map = term_map[old_to_new_term]
+        fresh: dict[str, list[str]] = {}
         index.derived[CONTEXT_KEY] = _edited_context(
-            index, context, src_map, full_map, added_docs, set(extra), title_terms
+            index, context, src_map, full_map, added_docs, set(extra), title_terms, fresh
         )
+        index.derived[FRESH_TITLES_KEY] = fresh
     return index
 
 
@@ -355,7 +361,8 @@ def _edited_context(
     term_map: np.ndarray,
     added_docs: np.ndarray,
     new_terms: set[str],
-    title_terms: dict[str, list[str]] | None,
+    title_terms: Callable[[], dict[str, list[str]]] | None,
+    fresh: dict[str, list[str]],
 ) -> ContextIndex:
     """The context field of `index`: neighbours recomputed (vectorized), title
     postings edited: removed documents out, added documents' titles in, and kept
@@ -368,22 +375,27 @@ def _edited_context(
     terms = term_map[old_terms]
     keep = (members >= 0) & (terms >= 0)
     terms, members = terms[keep], members[keep]
-    known = title_terms if title_terms is not None else {}
     add_terms, add_members = [], []
     added = set(added_docs.tolist())
-
-    def title_of(doc: int) -> list[str]:
-        title = index.sources[doc].title
-        words = known.get(title)
-        if words is None:
-            words = known[title] = analyze(title)
-        return words
-
     for doc in added_docs.tolist():
-        ids = {index.vocab[w] for w in title_of(doc) if w in index.vocab}
+        title = index.sources[doc].title
+        words = fresh.get(title)
+        if words is None:
+            words = fresh[title] = analyze(title)
+        ids = {index.vocab[w] for w in words if w in index.vocab}
         add_terms.extend(ids)
         add_members.extend([doc] * len(ids))
     if new_terms:
+        known = title_terms() if title_terms is not None else {}
+        known.update(fresh)
+
+        def title_of(doc: int) -> list[str]:
+            title = index.sources[doc].title
+            words = known.get(title)
+            if words is None:
+                words = known[title] = fresh[title] = analyze(title)
+            return words
+
         for doc in range(len(index.sources)):
             if doc in added:
                 continue

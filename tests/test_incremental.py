@@ -31,10 +31,11 @@ from retrieval.index import SentenceIndex, build_index
 from retrieval.listing import list_corpus
 from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
+from retrieval.normalize import analyze
 from retrieval.reread import read_corpus
 from retrieval.roots import Roots
 from retrieval.search import search
-from retrieval.segments import incremental_index, segments_dir
+from retrieval.segments import incremental_index, load_titles, segments_dir
 from retrieval.store import corpus_key, previous_index, save_index
 
 QUESTIONS = [
@@ -201,6 +202,25 @@ def test_an_edit_links_the_saved_texts_and_compacts_them_in_time(
     index, _ = incremental(corpus, cache, edited=True)
     assert len(index.texts.parts) == 1, "bytes of removed rows over the share: rewritten"
     assert_same_index(index, full_index(corpus))
+
+
+def test_titles_an_edit_analyzes_are_appended_and_read_back(corpus: Path, tmp_path: Path) -> None:
+    """An edit appends the titles it analyzed to a log instead of rewriting every
+    title; the next update reads both, and the index still equals a full rebuild."""
+    cache = tmp_path / "cache"
+    Engine(corpus, cache).open()
+    state = segments_dir(cache)
+    stored = (state / "titles.json").read_bytes()
+    title = "حديقة الزنبق الكبرى"
+    (corpus / "olives.txt").write_text(f"---\ntitle: {title}\n---\n{SENTENCES[0]}\n", "utf-8")
+    snapshot = Engine(corpus, cache).open()
+    assert not snapshot.from_cache
+    assert (state / "titles.json").read_bytes() == stored, "not rewritten"
+    assert json.loads((state / "titles.log").read_text("utf-8")) == [title, analyze(title)]
+    assert load_titles(state)[title] == analyze(title)
+    assert_same_index(snapshot.index, full_index(corpus))
+    (corpus / "olives.txt").unlink()
+    assert_same_index(Engine(corpus, cache).open().index, full_index(corpus))
 
 
 def test_a_damaged_or_missing_segment_is_analyzed_again(corpus: Path, tmp_path: Path) -> None:
