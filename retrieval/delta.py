@@ -44,6 +44,8 @@ _KEY_WORDS = 2  # a sentence key is 16 bytes: two uint64 words
 # The texts are rewritten as one part past this many parts, or when fewer than
 # this share of their bytes belong to live rows.
 MAX_TEXT_PARTS = 16
+# Postings are spliced run by run up to this many runs, else with whole-array copies.
+MAX_SPLICE_RUNS = 20_000
 MIN_LIVE_TEXT = 0.75
 
 
@@ -216,15 +218,9 @@ def delta_index(
     ins_tf_all = np.concatenate(ins_tf)
 
     # --- Postings: kept ones renumbered (still sorted), the others inserted in place.
+    kept_df_old = np.diff(old.indptr)
     if len(dropped):
-        keep = ~drop
-        kept_docs = new_id[old.post_docs[keep]]
-        kept_tf = np.asarray(old.post_tf)[keep]
-        kept_df_old = np.diff(old.indptr) - np.bincount(dropped_terms, minlength=len(old_terms))
-    else:
-        kept_docs = new_id[old.post_docs]
-        kept_tf = np.asarray(old.post_tf)
-        kept_df_old = np.diff(old.indptr)
+        kept_df_old = kept_df_old - np.bincount(dropped_terms, minlength=len(old_terms))
     kept_df = np.zeros(n_terms, dtype=np.int64)
     kept_df[old_to_new_term] = kept_df_old
     kept_indptr = np.zeros(n_terms + 1, dtype=np.int64)
@@ -235,16 +231,27 @@ def delta_index(
         ins_docs_all[ins_order],
         ins_tf_all[ins_order],
     )
+    # Where each new posting goes among its term's kept ones (their new numbers are
+    # ascending: kept groups keep their order).
+    new_to_old_term = np.full(n_terms, -1, dtype=np.int64)
+    new_to_old_term[old_to_new_term] = np.arange(len(old_terms))
     positions = np.empty(len(ins_terms), dtype=np.int64)
     bounds = np.flatnonzero(np.r_[True, ins_terms[1:] != ins_terms[:-1], True])
     if not len(ins_terms):
         bounds = bounds[:1]
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         t = int(ins_terms[lo])
-        a, b = int(kept_indptr[t]), int(kept_indptr[t + 1])
-        positions[lo:hi] = a + np.searchsorted(kept_docs[a:b], ins_docs_all[lo:hi])
-    post_docs = np.insert(kept_docs, positions, ins_docs_all.astype(np.int32))
-    post_tf = np.insert(kept_tf, positions, ins_tf_all)
+        positions[lo:hi] = kept_indptr[t]
+        o = int(new_to_old_term[t])
+        if o >= 0:  # a term the old index held
+            a, b = int(old.indptr[o]), int(old.indptr[o + 1])
+            docs = old.post_docs[a:b]
+            if len(dropped):
+                docs = docs[~drop[a:b]]
+            positions[lo:hi] += np.searchsorted(new_id[docs], ins_docs_all[lo:hi])
+    post_docs, post_tf = _spliced(
+        old.post_docs, old.post_tf, new_id, dropped, positions, ins_docs_all, ins_tf_all
+    )
     df = kept_df + np.bincount(ins_terms, minlength=n_terms)
     used = df > 0
     if not used.all():
@@ -297,6 +304,46 @@ def delta_index(
         )
         index.derived[FRESH_TITLES_KEY] = fresh
     return index
+
+
+def _spliced(
+    old_docs: np.ndarray,
+    old_tf: np.ndarray,
+    new_id: np.ndarray,
+    dropped: np.ndarray,
+    positions: np.ndarray,
+    ins_docs: np.ndarray,
+    ins_tf: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The old postings without `dropped` (old places, ascending), renumbered by
+    `new_id`, with `ins_*` inserted before the kept postings `positions` (as
+    `np.insert`). A small edit copies the runs between cuts straight into the new
+    arrays: no 18M-posting temporaries (kept copy, renumbered copy, insert masks)."""
+    n_kept = len(old_docs) - len(dropped)
+    sits = dropped - np.arange(len(dropped))  # kept postings before each dropped one
+    cuts = np.unique(np.concatenate([[0, n_kept], positions, sits]))
+    if len(cuts) > MAX_SPLICE_RUNS:
+        keep = np.ones(len(old_docs), dtype=bool)
+        keep[dropped] = False
+        kept_docs, kept_tf = new_id[old_docs[keep]], np.asarray(old_tf)[keep]
+        return (
+            np.insert(kept_docs, positions, ins_docs.astype(np.int32)),
+            np.insert(kept_tf, positions, ins_tf),
+        )
+    out_docs = np.empty(n_kept + len(positions), dtype=np.int32)
+    out_tf = np.empty(n_kept + len(positions), dtype=np.int32)
+    starts, stops = cuts[:-1], cuts[1:]
+    old_at = starts + np.searchsorted(sits, starts, side="right")
+    out_at = starts + np.searchsorted(positions, starts, side="right")
+    for lo, hi, o, w in zip(
+        starts.tolist(), stops.tolist(), old_at.tolist(), out_at.tolist(), strict=True
+    ):
+        np.take(new_id, old_docs[o : o + hi - lo], out=out_docs[w : w + hi - lo])
+        out_tf[w : w + hi - lo] = old_tf[o : o + hi - lo]
+    placed = positions + np.arange(len(positions))
+    out_docs[placed] = ins_docs
+    out_tf[placed] = ins_tf
+    return out_docs, out_tf
 
 
 def _texts(old: TextColumn, chunk: AnalyzedChunk | None, src: np.ndarray) -> TextColumn:
