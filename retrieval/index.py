@@ -649,7 +649,7 @@ def bm25_impacts(
 ) -> np.ndarray:
     """Every posting's BM25 impact, idf × tf·(k1 + 1) / (tf + k1·(1 − b + b·len/avgdl)).
 
-    One float64 array of every posting besides the result (each would be 145 MB
+    No temporary as long as the postings besides the result (each would be 145 MB
     at a million sentences). A full merge and an incremental edit both call this,
     so their impacts are equal to the last bit.
     """
@@ -663,16 +663,28 @@ def bm25_impacts(
         doc_norm *= params.k1
     # Nearly every posting has tf 1 (a term rarely repeats in a sentence): its factor
     # (k1 + 1) / (1 + norm) is one per sentence, gathered; the few others are
-    # computed alone. The same operations as for any tf, so the same bits.
+    # computed alone (the same operations as for any tf, so the same bits). Done by
+    # blocks of whole terms, ~1M postings each: block temporaries stay small, where
+    # whole-array ones cost more in fresh pages than in arithmetic.
     once = np.float64(params.k1 + 1.0) / (doc_norm + 1.0)
-    weights = once[post_docs]
-    repeated = np.flatnonzero(post_tf != 1)
-    if len(repeated):
-        tf = post_tf[repeated].astype(np.float64)
-        weights[repeated] = tf * (params.k1 + 1.0) / (tf + doc_norm[post_docs[repeated]])
-    del once, doc_norm
-    weights *= np.repeat(idf, df)
+    weights = np.empty(len(post_docs), dtype=np.float64)
+    indptr = np.zeros(len(df) + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    firsts = np.searchsorted(indptr, np.arange(0, len(post_docs), _IMPACT_BLOCK), side="right")
+    cuts = [*np.unique(firsts - 1).tolist(), len(df)] if len(post_docs) else [0, len(df)]
+    for t0, t1 in zip(cuts[:-1], cuts[1:], strict=True):
+        a, b = int(indptr[t0]), int(indptr[t1])
+        block, docs, tfs = weights[a:b], post_docs[a:b], post_tf[a:b]
+        np.take(once, docs, out=block)
+        repeated = np.flatnonzero(tfs != 1)
+        if len(repeated):
+            tf = tfs[repeated].astype(np.float64)
+            block[repeated] = tf * (params.k1 + 1.0) / (tf + doc_norm[docs[repeated]])
+        block *= np.repeat(idf[t0:t1], df[t0:t1])
     return weights
+
+
+_IMPACT_BLOCK = 1 << 20
 
 
 def _group_rows(keys: bytes, n_terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
