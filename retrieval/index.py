@@ -15,6 +15,7 @@ place such a sentence occurs, so a hit cites all its sources.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import multiprocessing
 import os
@@ -672,7 +673,7 @@ def bm25_impacts(
     np.cumsum(df, out=indptr[1:])
     firsts = np.searchsorted(indptr, np.arange(0, len(post_docs), _IMPACT_BLOCK), side="right")
     cuts = [*np.unique(firsts - 1).tolist(), len(df)] if len(post_docs) else [0, len(df)]
-    for t0, t1 in zip(cuts[:-1], cuts[1:], strict=True):
+    for t0, t1 in itertools.pairwise(cuts):
         a, b = int(indptr[t0]), int(indptr[t1])
         block, docs, tfs = weights[a:b], post_docs[a:b], post_tf[a:b]
         np.take(once, docs, out=block)
