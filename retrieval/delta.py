@@ -56,6 +56,7 @@ def delta_index(
     corpus_key: str,
     params: BM25Params,
     title_terms: Callable[[], dict[str, list[str]]] | None = None,
+    empty: Callable[[str, int, type], np.ndarray] | None = None,
 ) -> SentenceIndex | None:
     """The index of `documents` made by editing `old`, or None when a full merge is due.
 
@@ -64,7 +65,9 @@ def delta_index(
     field is carried over and edited too when `old` has one; `title_terms()` gives
     the analyzed titles of every document, asked only when a kept document's title
     may hold a term new to the vocabulary (added documents' titles are analyzed
-    here, and left in `index.derived[FRESH_TITLES_KEY]`).
+    here, and left in `index.derived[FRESH_TITLES_KEY]`). `empty(name, length,
+    dtype)` makes the posting arrays (retrieval/store.py `Staging`: straight into
+    files that saving then links instead of writing).
     """
     if old.post_tf is None or old.doc_keys is None or old.params != params:
         return None
@@ -250,7 +253,7 @@ def delta_index(
                 docs = docs[~drop[a:b]]
             positions[lo:hi] += np.searchsorted(new_id[docs], ins_docs_all[lo:hi])
     post_docs, post_tf = _spliced(
-        old.post_docs, old.post_tf, new_id, dropped, positions, ins_docs_all, ins_tf_all
+        old.post_docs, old.post_tf, new_id, dropped, positions, ins_docs_all, ins_tf_all, empty
     )
     df = kept_df + np.bincount(ins_terms, minlength=n_terms)
     used = df > 0
@@ -269,7 +272,15 @@ def delta_index(
     idf = (
         lucene_idf(df, n_docs) if params.idf == "lucene" else okapi_idf(df, n_docs, params.epsilon)
     )
-    weights = bm25_impacts(post_docs, post_tf, doc_len, idf, df, params)
+    weights = bm25_impacts(
+        post_docs,
+        post_tf,
+        doc_len,
+        idf,
+        df,
+        params,
+        out=empty("post_weights", len(post_docs), np.float64) if empty else None,
+    )
     sources = [d.source for d in documents]
     index = SentenceIndex(
         params=params,
@@ -314,6 +325,7 @@ def _spliced(
     positions: np.ndarray,
     ins_docs: np.ndarray,
     ins_tf: np.ndarray,
+    empty: Callable[[str, int, type], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The old postings without `dropped` (old places, ascending), renumbered by
     `new_id`, with `ins_*` inserted before the kept postings `positions` (as
@@ -330,8 +342,9 @@ def _spliced(
             np.insert(kept_docs, positions, ins_docs.astype(np.int32)),
             np.insert(kept_tf, positions, ins_tf),
         )
-    out_docs = np.empty(n_kept + len(positions), dtype=np.int32)
-    out_tf = np.empty(n_kept + len(positions), dtype=np.int32)
+    n = n_kept + len(positions)
+    out_docs = empty("post_docs", n, np.int32) if empty else np.empty(n, dtype=np.int32)
+    out_tf = empty("post_tf", n, np.int32) if empty else np.empty(n, dtype=np.int32)
     starts, stops = cuts[:-1], cuts[1:]
     old_at = starts + np.searchsorted(sits, starts, side="right")
     out_at = starts + np.searchsorted(positions, starts, side="right")

@@ -647,6 +647,7 @@ def bm25_impacts(
     idf: np.ndarray,
     df: np.ndarray,
     params: BM25Params,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Every posting's BM25 impact, idf × tf·(k1 + 1) / (tf + k1·(1 − b + b·len/avgdl)).
 
@@ -668,7 +669,7 @@ def bm25_impacts(
     # blocks of whole terms, ~1M postings each: block temporaries stay small, where
     # whole-array ones cost more in fresh pages than in arithmetic.
     once = np.float64(params.k1 + 1.0) / (doc_norm + 1.0)
-    weights = np.empty(len(post_docs), dtype=np.float64)
+    weights = np.empty(len(post_docs), dtype=np.float64) if out is None else out
     indptr = np.zeros(len(df) + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
     firsts = np.searchsorted(indptr, np.arange(0, len(post_docs), _IMPACT_BLOCK), side="right")

@@ -62,7 +62,7 @@ from retrieval.index import (
 from retrieval.models import Document
 from retrieval.ngrams import NGRAMS_KEY, updated_ngrams
 from retrieval.normalize import PIPELINE_VERSION
-from retrieval.store import latest_ngrams, previous_index
+from retrieval.store import STAGED_KEY, Staging, latest_ngrams, previous_index
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,20 @@ def incremental_index(
                 parts.append(slice_chunk(segments[s].chunk, local, local + 1, k))
             return concat_chunks(parts)
 
-        index = delta_index(previous, documents, analyzed, corpus_key, params, all_titles)
+        staging = None
+        with contextlib.suppress(OSError):  # else the arrays are made in memory
+            staging = Staging(index_dir)
+        index = delta_index(
+            previous,
+            documents,
+            analyzed,
+            corpus_key,
+            params,
+            all_titles,
+            staging.empty if staging is not None else None,
+        )
+        if index is not None and staging is not None:
+            index.derived[STAGED_KEY] = staging.arrays
     if index is None:
         chunks = [slice_chunk(segments[s].chunk, lo, hi, first) for s, lo, hi, first in pieces]
         index = index_from_chunks(

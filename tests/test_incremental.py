@@ -36,7 +36,7 @@ from retrieval.reread import read_corpus
 from retrieval.roots import Roots
 from retrieval.search import search
 from retrieval.segments import incremental_index, load_titles, segments_dir
-from retrieval.store import corpus_key, previous_index, save_index
+from retrieval.store import corpus_key, load_index, previous_index, save_index
 
 QUESTIONS = [
     "ماذا قال كيم عن الإمبريالية؟",
@@ -198,6 +198,9 @@ def test_an_edit_links_the_saved_texts_and_compacts_them_in_time(
         if step == 0:
             linked = (cache / index.corpus_key / "text_part_0.npy").stat()
             assert (linked.st_ino, linked.st_dev) == (first_part.st_ino, first_part.st_dev)
+        # The postings were made in staged files and linked in: what was saved is the edit.
+        assert [p.name for p in cache.iterdir()] == [index.corpus_key], "no staging left"
+        assert_same_index(load_index(cache, index.corpus_key, SENTENCE_PARAMS), index)
     assert counts == [2, 3, 1, 2], "the fourth part made them one"
     monkeypatch.setattr(delta_module, "MIN_LIVE_TEXT", 1.0)  # any removed byte
     (corpus / "new_0.txt").unlink()
