@@ -34,6 +34,8 @@ import logging
 import os
 import tempfile
 from dataclasses import replace
+from itertools import repeat
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,8 @@ log = logging.getLogger(__name__)
 
 FILES_RECORD = "files.json"
 _RECORD_FORMAT = 4  # 3: columns; 4: citations taken from the previous index
+_path_of = attrgetter("doc")
+_document_path = attrgetter("source.doc")
 # The record this process last read or wrote, by state folder, with the Documents of
 # its rows: a serving process's next reload neither parses 94k entries nor makes
 # their objects again. Trusted only while the file's (inode, size, mtime) is the same.
@@ -111,19 +115,19 @@ def _read_changed(
         raise ValueError("columns of different lengths")
     if made is None:  # citations from the previous index, where it holds the same file
         made = [None] * n
-        if previous is not None:
-            held = {s.doc: (s, d) for s, d in zip(previous.sources, previous.digests, strict=True)}
-            for i, (path, digest, offset) in enumerate(zip(paths, digests, offsets, strict=True)):
-                found = held.get(path)
-                if found is not None and digest is not None and found[1] == digest:
-                    made[i] = Document(found[0], "", offset, digest)
+        if previous is not None:  # dict and map calls iterate in C: 94k rows
+            sources, previous_digests = previous.sources, previous.digests
+            held = dict(zip(map(_path_of, sources), range(len(sources)), strict=True))
+            for i, j in enumerate(map(held.get, paths)):
+                if j is not None and digests[i] is not None and previous_digests[j] == digests[i]:
+                    made[i] = Document(sources[j], "", offsets[i], digests[i])
     current = list(zip(*listing.files, strict=True)) if listing.files else [[], [], [], []]
     now_paths = list(current[0])
     if now_paths == paths:
         at = np.arange(n)
     else:
-        where = {p: i for i, p in enumerate(paths)}
-        at = np.fromiter((where.get(p, -1) for p in now_paths), np.int64, len(now_paths))
+        where = dict(zip(paths, range(n), strict=True))
+        at = np.fromiter(map(where.get, now_paths, repeat(-1)), np.int64, len(now_paths))
     known = at >= 0
     safe = np.where(known, at, 0)
     same = known.copy()
@@ -165,14 +169,17 @@ def _read_changed(
 def save_record(state_dir: Path, listing: Listing, corpus: Corpus) -> None:
     """Remember what reading `corpus` under `listing` found, for the next read_corpus."""
     paths = [e[0] for e in listing.files]
-    row = {p: i for i, p in enumerate(paths)}
+    row = dict(zip(paths, range(len(paths)), strict=True))
     digests: list[str | None] = [None] * len(paths)
     offsets: list[int] = [0] * len(paths)
-    for document in corpus.documents:
-        i = row.get(document.doc)
+    # The Documents of the rows, texts dropped: a serving process's next reload uses them.
+    made: list[Document | None] = [None] * len(paths)
+    documents = corpus.documents
+    for i, document in zip(map(row.get, map(_document_path, documents)), documents, strict=True):
         if i is not None:
             digests[i] = document.digest
             offsets[i] = document.body_offset
+            made[i] = replace(document, text="") if document.text else document
     problems: dict[str, list[str]] = {}
     walk_problems = []
     for problem in corpus.problems:
@@ -201,11 +208,6 @@ def save_record(state_dir: Path, listing: Listing, corpus: Corpus) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    made: list[Document | None] = [None] * len(paths)
-    for document in corpus.documents:
-        i = row.get(document.doc)
-        if i is not None:
-            made[i] = replace(document, text="") if document.text else document
     _kept[state_dir] = (_stamp(state_dir / FILES_RECORD), record, made)
 
 
