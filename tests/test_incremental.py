@@ -23,6 +23,7 @@ import pytest
 
 from retrieval import delta as delta_module
 from retrieval import engine as engine_module
+from retrieval import reread as reread_module
 from retrieval import segments as segments_module
 from retrieval.context import context_of
 from retrieval.corpus import load_corpus
@@ -403,6 +404,36 @@ def test_only_files_whose_size_mtime_or_ctime_changed_are_opened(
     ]
     assert [d.doc for d in got.documents if d.text] == [edited.name, "olives.txt"]
     assert got.problems == want.problems == [Problem("empty.txt", "skipped, empty (no text)")]
+
+
+def test_citations_come_from_the_previous_index_else_the_file_is_read(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """The record keeps no citations: an unchanged file's comes from the previous
+    index when it holds that path with the recorded digest; otherwise (no previous
+    index, or one that disagrees) the file is read, never cited from a guess."""
+    (corpus / "sources.yaml").unlink()
+    aged(corpus)
+    cache = tmp_path / "cache"
+    Engine(corpus, cache).open()
+    reread_module._kept.clear()  # as in a fresh process (`coverage-bot index`)
+    roots, listing, state = Roots(corpus), list_corpus(corpus), segments_dir(cache)
+    previous = previous_index(cache, SENTENCE_PARAMS)
+    want = [(d.source, d.digest, d.body_offset) for d in load_corpus(corpus).documents]
+
+    got, opened = read_corpus(roots, listing, state, previous)
+    assert opened == 0
+    assert [(d.source, d.digest, d.body_offset) for d in got.documents] == want
+
+    got, opened = read_corpus(roots, listing, state, None)
+    assert opened == len(want), "no previous index: every file read"
+    assert [(d.source, d.digest, d.body_offset) for d in got.documents] == want
+
+    previous.digests[1] = "0" * 64  # an index that does not hold that file's content
+    got, opened = read_corpus(roots, listing, state, previous)
+    assert opened == 1
+    assert [d.doc for d in got.documents if d.text] == [previous.sources[1].doc]
+    assert [(d.source, d.digest, d.body_offset) for d in got.documents] == want
 
 
 def test_a_sources_file_means_every_file_is_read(corpus: Path, tmp_path: Path) -> None:
