@@ -21,6 +21,7 @@ returns None and the caller merges in full.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 
 import numpy as np
 
@@ -41,6 +42,7 @@ FRESH_TITLES_KEY = "title_terms_fresh"  # index.derived: titles analyzed by this
 # Above this many rows removed plus added, the full merge is about as fast.
 MAX_DELTA_ROWS = 50_000
 _KEY_WORDS = 2  # a sentence key is 16 bytes: two uint64 words
+_path_of = attrgetter("doc")
 # The texts are rewritten as one part past this many parts, or when fewer than
 # this share of their bytes belong to live rows.
 MAX_TEXT_PARTS = 16
@@ -72,12 +74,14 @@ def delta_index(
     if old.post_tf is None or old.doc_keys is None or old.params != params:
         return None
     n_old_src = len(old.sources)
-    old_at = {s.doc: i for i, s in enumerate(old.sources)}
+    old_sources, old_digests = old.sources, old.digests
+    old_at = dict(zip(map(_path_of, old_sources), range(n_old_src), strict=True))
     from_old = np.full(len(documents), -1, dtype=np.int64)
-    for j, document in enumerate(documents):
-        i = old_at.get(document.doc)
-        same = i is not None and old.digests[i] == document.digest
-        if same and old.sources[i] == document.source:
+    sources = [d.source for d in documents]
+    for j, i in enumerate(map(old_at.get, map(_path_of, sources))):
+        if i is None or old_digests[i] != documents[j].digest:
+            continue
+        if old_sources[i] is sources[j] or old_sources[i] == sources[j]:  # usually the same object
             from_old[j] = i
     is_kept = from_old >= 0
     kept_src = from_old[is_kept]
@@ -281,7 +285,6 @@ def delta_index(
         params,
         out=empty("post_weights", len(post_docs), np.float64) if empty else None,
     )
-    sources = [d.source for d in documents]
     index = SentenceIndex(
         params=params,
         corpus_key=corpus_key,

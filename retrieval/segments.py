@@ -45,6 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -261,9 +262,12 @@ def incremental_index(
 def _locate(segments: list[Segment], first: int = 0) -> dict[str, tuple[int, int]]:
     """digest -> (segment number, document number in it); the first segment holding it wins."""
     where: dict[str, tuple[int, int]] = {}
-    for number, segment in enumerate(segments, first):
-        for local, digest in enumerate(segment.digests):
-            where.setdefault(digest, (number, local))
+    # Last to first, so that the first holder is written last; dict.update and zip
+    # iterate in C (94k documents).
+    for number in range(len(segments) - 1, -1, -1):
+        digests = segments[number].digests
+        places = zip(repeat(number + first), range(len(digests) - 1, -1, -1), strict=False)
+        where.update(zip(reversed(digests), places, strict=False))
     return where
 
 
