@@ -419,7 +419,7 @@ def filter_empty_terminal(filters: Filters, selection: Selection, known: list[st
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     engine = engine_for(settings, args.corpus)
-    snapshot = engine.open(_progress_bar(True), verify=args.verify)
+    snapshot = engine.open(_progress_bar(True), verify=args.verify, serve=False)
     print(describe_snapshot(snapshot, engine))
     return ExitStatus.OK
 
