@@ -176,15 +176,17 @@ def main() -> None:
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument("--news", type=int, default=0, help="sentences of the news corpus")
     args = parser.parse_args()
-    arcd = build_index(load_corpus(args.eval_dir / "arcd" / "corpus").documents, SENTENCE_PARAMS)
-    seeds = build_index(load_corpus(ROOT / "seeds").documents, SENTENCE_PARAMS)
+    arcd = build_index(
+        load_corpus(args.eval_dir / "arcd" / "corpus").documents, params=SENTENCE_PARAMS
+    )
+    seeds = build_index(load_corpus(ROOT / "seeds").documents, params=SENTENCE_PARAMS)
     print("| corpus | sentences (unique) | terms | terms with vectors | build | peak | kept |")
     print("|---|---|---|---|---|---|---|")
     cost_row("ARCD", arcd)
     cost_row("seeds", seeds)
     news = None
     if args.news:
-        news = build_index(load_corpus(build_corpus(args.news)).documents, SENTENCE_PARAMS)
+        news = build_index(load_corpus(build_corpus(args.news)).documents, params=SENTENCE_PARAMS)
         cost_row(f"news {args.news}", news)
     for name, index in (("ARCD", arcd), ("news", news)):
         if index is not None:
