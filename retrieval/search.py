@@ -41,6 +41,7 @@ from retrieval.ngrams import ngrams_of
 from retrieval.normalize import analyze, analyze_keyed, iter_word_spans
 from retrieval.qtype import Asks, asks_for, evidence_flags
 from retrieval.rerank import Reranker, default_ranker, rerank_head
+from retrieval.synonyms import synonyms_of
 from retrieval.variants import clitic_variants, spelling_variants
 
 DEFAULT_MIN_COVERAGE = 0.3
@@ -95,6 +96,11 @@ class Ranking:
     ngram_limit: int = 5  # look-alikes per question term, most alike first
     ngram_coverage: float = 0.5  # share of a term's weight a look-alike match covers, × Dice
     root_similarity: float = 0.7  # the "Dice" given to a same-root term (retrieval/arabic_roots.py)
+    # Corpus word-vector neighbours (retrieval/synonyms.py) as look-alikes, "Dice" =
+    # synonym_similarity × cosine; 0 turns them off.
+    synonym_similarity: float = 0.0
+    synonym_min_cosine: float = 0.6
+    synonym_limit: int = 3
     rerank: bool = True  # re-order the best candidates with the learned model (retrieval/rerank.py)
 
     @classmethod
@@ -406,6 +412,17 @@ def _look_alikes(
             for term_id in roots.get(root_of(group.term), ()):
                 if term_id not in seen:
                     out.append((g, term_id, ranking.root_similarity))
+    if ranking.synonym_similarity > 0:
+        vectors = synonyms_of(index)
+        for g, group in enumerate(groups):
+            seen = {term_id for h, term_id, _ in out if h == g} | set(group.term_ids)
+            for own in group.term_ids[:1]:
+                for term_id, cosine in vectors.similar(
+                    own, ranking.synonym_min_cosine, ranking.synonym_limit
+                ):
+                    if term_id not in seen:
+                        seen.add(term_id)
+                        out.append((g, term_id, ranking.synonym_similarity * cosine))
     return out
 
 
