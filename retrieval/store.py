@@ -27,6 +27,7 @@ from retrieval.context import CONTEXT_KEY, ContextIndex, context_of
 from retrieval.index import BM25Params, SentenceIndex, TextColumn
 from retrieval.models import Document, Source
 from retrieval.ngrams import NGRAMS_KEY, NgramVocab, ngrams_of
+from retrieval.nogc import collector_paused
 from retrieval.normalize import PIPELINE_VERSION
 from retrieval.qtype import EVIDENCE_VERSION, FLAGS_KEY, Asks, evidence_flags
 
@@ -171,6 +172,13 @@ def load_index(
     cache_dir: str | os.PathLike[str], key: str, params: BM25Params, mmap: bool = True
 ) -> SentenceIndex:
     """The cached index for `key`; raises StaleIndex when there is none usable."""
+    with collector_paused():  # 93k citations at 1M: retrieval/nogc.py
+        return _load_index(cache_dir, key, params, mmap)
+
+
+def _load_index(
+    cache_dir: str | os.PathLike[str], key: str, params: BM25Params, mmap: bool
+) -> SentenceIndex:
     folder = Path(cache_dir) / key
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
