@@ -241,6 +241,7 @@ def _load_index(
             or len(roots.indptr) != len(roots.keys) + 1
             or int(roots.indptr[-1]) != len(roots.terms)
             or (len(roots.terms) and int(roots.terms.max()) >= len(index.vocab))
+            or (len(roots.term_keys) and int(roots.term_keys.max()) >= len(roots.keys))
         ):
             raise StaleIndex("cached index is inconsistent (roots)")
         if flags.shape != (len(_KINDS), index.n_docs):
