@@ -138,8 +138,9 @@ class Engine:
         A cached index whose corpus listing (file sizes and mtimes, retrieval/listing.py)
         is unchanged opens without reading the files; `verify` reads and hashes
         every file as a reload does. `serve=False` (`coverage-bot index`, which only
-        builds and saves) skips the ranking structures that are not stored with the
-        index (look-alike roots, answer-kind flags: seconds at a million sentences).
+        builds and saves) skips deriving what the saved index does not already hold
+        (the look-alike roots and answer-kind flags are stored with it; a stored index
+        opens with nothing to derive).
         """
         return self._swap(
             progress, trust_listing=not verify, isolate=False, verify=verify, derive=serve
@@ -439,7 +440,11 @@ def _build_and_save(
 
 
 def _derive(index: SentenceIndex) -> None:
-    """Derived ranking structures, built now so the first question is not slow."""
+    """Derived ranking structures, built now so the first question is not slow.
+
+    A loaded index holds all four already (retrieval/store.py); an edited one got
+    its n-gram and roots maps updated from the previous index (retrieval/segments.py).
+    """
     context_of(index)
     evidence_flags(index)
     ngrams_of(index)

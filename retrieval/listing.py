@@ -30,6 +30,7 @@ from pathlib import Path
 
 from retrieval.corpus import SOURCES_FILE, SUFFIXES
 from retrieval.models import Problem
+from retrieval.nogc import collector_paused
 
 LISTING_FILE = "listing.json"
 _LISTING_FORMAT = 2  # 2: a digest of the entries instead of the entries
@@ -73,7 +74,8 @@ def list_corpus(folder: str | os.PathLike[str]) -> Listing:
     taken = time.time_ns()
     refused: list[Problem] = []
     files: list[tuple[str, int, int, int]] = []
-    _walk(root, "", Path(root).resolve(), files, refused)
+    with collector_paused():  # 94k entries: retrieval/nogc.py
+        _walk(root, "", Path(root).resolve(), files, refused)
     extra = os.path.join(root, SOURCES_FILE)
     if os.path.isfile(extra):
         files.append(_entry(extra, SOURCES_FILE))

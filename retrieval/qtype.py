@@ -18,6 +18,8 @@ looks them up for its own candidates.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from enum import Enum
 from functools import cache
 
@@ -64,6 +66,15 @@ _EVIDENCE_WORDS = {
     ),
 }
 _CACHE_KEY = "qtype"
+# Names the evidence word lists and rules: flags stored with an index (retrieval/store.py)
+# are used only when they were computed by the same ones. Bump `rules` when
+# `_build_flags` changes how it picks terms.
+EVIDENCE_VERSION = hashlib.sha256(
+    json.dumps(
+        {"rules": 1, **{k.value: v for k, v in _EVIDENCE_WORDS.items()}}, ensure_ascii=False
+    ).encode()
+).hexdigest()[:16]
+FLAGS_KEY = _CACHE_KEY  # where the flags are kept in index.derived
 
 
 def asks_for(question: str) -> Asks | None:

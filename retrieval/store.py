@@ -21,17 +21,22 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval import arabic_roots
+from retrieval.arabic_roots import ROOTS_KEY, RootMap, roots_of, updated_roots
 from retrieval.context import CONTEXT_KEY, ContextIndex, context_of
 from retrieval.index import BM25Params, SentenceIndex, TextColumn
 from retrieval.models import Document, Source
 from retrieval.ngrams import NGRAMS_KEY, NgramVocab, ngrams_of
+from retrieval.nogc import collector_paused
 from retrieval.normalize import PIPELINE_VERSION
+from retrieval.qtype import EVIDENCE_VERSION, FLAGS_KEY, Asks, evidence_flags
 
 # 2: float64 impacts, context field stored; 3: context as neighbours + titles; 4: n-gram map;
 # 5: vocabulary sorted (numbering independent of how the corpus was cut into segments);
 # 6: term frequencies and sentence keys stored (an update edits the previous index);
 # 7: texts in parts (an update links the previous version's parts instead of copying them)
-FORMAT_VERSION = 7
+# 8: look-alike roots map and answer-kind flags stored (start-up derived them: 1.6 s at 1M)
+FORMAT_VERSION = 8
 _ARRAYS = (
     "sent_doc", "sent_pos", "sent_start", "sent_end", "doc_rows", "dup_indptr", "dup_rows",
     "doc_len", "idf", "indptr", "post_docs", "post_weights", "post_tf", "doc_keys",
@@ -42,6 +47,11 @@ _CONTEXT_FILES = tuple(f"context_{name}" for name in _CONTEXT_ARRAYS)
 # The n-gram map of the vocabulary (retrieval/ngrams.py): 0.9 s to derive at 1M sentences.
 _NGRAM_ARRAYS = ("indptr", "terms", "sizes")
 _NGRAM_FILES = tuple(f"ngram_{name}" for name in _NGRAM_ARRAYS)
+# The look-alike roots map (retrieval/arabic_roots.py): 1.5 s of stemming at 1M sentences.
+_ROOT_ARRAYS = ("indptr", "terms", "term_keys")
+_ROOT_FILES = tuple(f"root_{name}" for name in _ROOT_ARRAYS)
+# Answer-kind flags (retrieval/qtype.py): one row of booleans per kind, per bm25 doc.
+_KINDS = tuple(Asks)
 
 
 log = logging.getLogger(__name__)
@@ -117,6 +127,13 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
             np.save(tmp / f"ngram_{name}.npy", getattr(ngrams, name), allow_pickle=False)
         grams = sorted(ngrams.gram_ids, key=ngrams.gram_ids.__getitem__)
         (tmp / "ngrams.json").write_text(json.dumps(grams, ensure_ascii=False), encoding="utf-8")
+        roots = roots_of(index)
+        for name in _ROOT_ARRAYS:
+            np.save(tmp / f"root_{name}.npy", getattr(roots, name), allow_pickle=False)
+        record = {**_root_settings(), "keys": roots.keys}
+        (tmp / "roots.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        flags = evidence_flags(index)
+        np.save(tmp / "flags.npy", np.stack([flags[kind] for kind in _KINDS]), allow_pickle=False)
         _save_texts(index.texts, tmp)
         terms = sorted(index.vocab, key=index.vocab.__getitem__)
         (tmp / "vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
@@ -136,6 +153,7 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
             "n_docs": index.n_docs,
             "n_terms": len(index.vocab),
             "text_parts": len(index.texts.parts),
+            "flags": {"version": EVIDENCE_VERSION, "kinds": [kind.value for kind in _KINDS]},
         }
         # The manifest is written last: a folder without one is incomplete.
         (tmp / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -154,6 +172,13 @@ def load_index(
     cache_dir: str | os.PathLike[str], key: str, params: BM25Params, mmap: bool = True
 ) -> SentenceIndex:
     """The cached index for `key`; raises StaleIndex when there is none usable."""
+    with collector_paused():  # 93k citations at 1M: retrieval/nogc.py
+        return _load_index(cache_dir, key, params, mmap)
+
+
+def _load_index(
+    cache_dir: str | os.PathLike[str], key: str, params: BM25Params, mmap: bool
+) -> SentenceIndex:
     folder = Path(cache_dir) / key
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -173,14 +198,18 @@ def load_index(
             name: np.load(folder / f"{name}.npy", mmap_mode=mode, allow_pickle=False).view(
                 np.ndarray
             )
-            for name in (*_ARRAYS, "text_starts", "text_ends", *_CONTEXT_FILES, *_NGRAM_FILES)
-        }
+            for name in (
+                *_ARRAYS, "text_starts", "text_ends", *_CONTEXT_FILES, *_NGRAM_FILES, *_ROOT_FILES
+            )
+        }  # fmt: skip
         context = ContextIndex(*(arrays.pop(f"context_{name}") for name in _CONTEXT_ARRAYS))
         grams = json.loads((folder / "ngrams.json").read_text(encoding="utf-8"))
         ngrams = NgramVocab(
             {gram: i for i, gram in enumerate(grams)},
             *(arrays.pop(f"ngram_{name}") for name in _NGRAM_ARRAYS),
         )
+        root_settings, roots = _load_roots(folder, arrays)
+        flags = np.load(folder / "flags.npy", mmap_mode=mode, allow_pickle=False).view(np.ndarray)
         terms = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         meta = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
         index = SentenceIndex(
@@ -207,8 +236,27 @@ def load_index(
             or len(ngrams.sizes) != len(index.vocab)
         ):
             raise StaleIndex("cached index is inconsistent (n-grams)")
+        if (
+            len(roots.term_keys) != len(index.vocab)
+            or len(roots.indptr) != len(roots.keys) + 1
+            or int(roots.indptr[-1]) != len(roots.terms)
+            or (len(roots.terms) and int(roots.terms.max()) >= len(index.vocab))
+            or (len(roots.term_keys) and int(roots.term_keys.max()) >= len(roots.keys))
+        ):
+            raise StaleIndex("cached index is inconsistent (roots)")
+        if flags.shape != (len(_KINDS), index.n_docs):
+            raise StaleIndex("cached index is inconsistent (answer-kind flags)")
         index.derived[CONTEXT_KEY] = context
         index.derived[NGRAMS_KEY] = ngrams
+        if root_settings == _root_settings():
+            index.derived[ROOTS_KEY] = roots
+        else:  # regrouped from the stored root keys, stemming only terms never stemmed
+            index.derived[ROOTS_KEY] = updated_roots(index.vocab, roots, index)
+        if manifest.get("flags") == {
+            "version": EVIDENCE_VERSION,
+            "kinds": [kind.value for kind in _KINDS],
+        }:  # else derived again from the postings (0.15 s at 1M)
+            index.derived[FLAGS_KEY] = dict(zip(_KINDS, flags, strict=True))
         return index
     except StaleIndex:
         raise
@@ -316,6 +364,20 @@ def latest_ngrams(cache_dir: str | os.PathLike[str]) -> tuple[list[str], NgramVo
             log.info("previous n-gram map in %s unusable: %s", folder, exc)
             continue
     return None
+
+
+def _root_settings() -> dict[str, int]:
+    """What a stored roots map was grouped by: another value regroups it at load."""
+    return {"vocab": arabic_roots.ROOT_VOCAB, "limit": arabic_roots.ROOT_LIMIT}
+
+
+def _load_roots(folder: Path, arrays: dict) -> tuple[dict, RootMap]:
+    """(the settings it was made with, the stored roots map); its arrays leave `arrays`."""
+    record = json.loads((folder / "roots.json").read_text(encoding="utf-8"))
+    keys = list(record.pop("keys"))
+    indptr, terms, term_keys = (arrays.pop(f"root_{name}") for name in _ROOT_ARRAYS)
+    key_ids = {key: number for number, key in enumerate(keys)}
+    return record, RootMap(keys, indptr, terms, term_keys, key_ids)
 
 
 def _sources(meta: dict) -> list[Source]:

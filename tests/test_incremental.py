@@ -21,10 +21,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval import arabic_roots
 from retrieval import delta as delta_module
 from retrieval import engine as engine_module
 from retrieval import reread as reread_module
 from retrieval import segments as segments_module
+from retrieval.arabic_roots import roots_of
 from retrieval.context import context_of
 from retrieval.corpus import load_corpus
 from retrieval.engine import SENTENCE_PARAMS, Engine, ReloadFailed
@@ -33,6 +35,7 @@ from retrieval.listing import list_corpus
 from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
 from retrieval.normalize import analyze
+from retrieval.qtype import evidence_flags
 from retrieval.reread import read_corpus
 from retrieval.roots import Roots
 from retrieval.search import search
@@ -107,6 +110,12 @@ def assert_same_index(got: SentenceIndex, want: SentenceIndex) -> None:
     mine_grams, their_grams = ngrams_of(got), ngrams_of(want)
     for term in want.vocab:
         assert mine_grams.similar(term, 0.5, 5) == their_grams.similar(term, 0.5, 5), term
+    # The roots map (updated: only terms it never stemmed are stemmed) groups the same terms.
+    assert roots_of(got).as_dict() == roots_of(want).as_dict()
+    mine_flags, their_flags = evidence_flags(got), evidence_flags(want)
+    assert mine_flags.keys() == their_flags.keys()
+    for kind, flags in their_flags.items():
+        np.testing.assert_array_equal(mine_flags[kind], flags, err_msg=kind.value)
     for question in QUESTIONS:
         mine, theirs = search(got, question), search(want, question)
         assert [(h.text, h.sources) for h in mine.hits] == [
@@ -144,6 +153,9 @@ def test_random_changes_merge_to_exactly_a_full_rebuild(
     monkeypatch.setattr(segments_module, "MAX_SEGMENTS", 4)  # merges happen within the run
     if seed % 2:  # postings spliced by whole-array copies instead of run by run
         monkeypatch.setattr(delta_module, "MAX_SPLICE_RUNS", 0)
+    if seed > 2:  # the roots map's most frequent terms change as the corpus does
+        monkeypatch.setattr(arabic_roots, "ROOT_VOCAB", 40 if seed % 2 else 120)
+        monkeypatch.setattr(arabic_roots, "ROOT_LIMIT", 2)
     rng = random.Random(seed)
     cache = tmp_path / "cache"
     index, analyzed = incremental(corpus, cache, edited=False)

@@ -1,14 +1,18 @@
 """The persisted index: round trip, and stale or corrupt caches rebuilt, never trusted."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from retrieval import arabic_roots
+from retrieval.arabic_roots import ROOTS_KEY, roots_of
 from retrieval.corpus import load_corpus
 from retrieval.engine import SENTENCE_PARAMS, Engine
 from retrieval.index import BM25Params, build_index
 from retrieval.ngrams import build_ngrams, ngrams_of
+from retrieval.qtype import FLAGS_KEY, evidence_flags
 from retrieval.search import search
 from retrieval.store import StaleIndex, corpus_key, load_index, save_index
 
@@ -110,3 +114,41 @@ def test_the_stored_ngram_map_is_the_one_derived_from_the_vocabulary(
     # "قمتهما" (their summit) finds the corpus's forms of "قمة" through shared n-grams.
     assert stored.similar("قمتهما", 0.4, 5) == derived.similar("قمتهما", 0.4, 5)
     assert stored.similar("قمتهما", 0.4, 5)
+
+
+def test_the_stored_roots_and_flags_are_the_ones_derived_from_the_index(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start-up maps them instead of stemming the vocabulary; other grouping
+    settings regroup the stored stems, other evidence rules derive the flags again."""
+    documents = load_corpus(corpus).documents
+    built = build_index(documents, corpus_key(documents, SENTENCE_PARAMS))
+    save_index(built, tmp_path)
+    fresh = build_index(documents, built.corpus_key)  # nothing derived yet
+    loaded = load_index(tmp_path, built.corpus_key, built.params)
+    assert ROOTS_KEY in loaded.derived and FLAGS_KEY in loaded.derived
+    assert roots_of(loaded).as_dict() == roots_of(fresh).as_dict()
+    assert any(len(ids) > 1 for ids in roots_of(loaded).as_dict().values())
+    assert evidence_flags(loaded).keys() == evidence_flags(fresh).keys()
+    for kind, flags in evidence_flags(fresh).items():
+        assert np.array_equal(evidence_flags(loaded)[kind], flags), kind
+        assert flags.any(), kind
+
+    monkeypatch.setattr(arabic_roots, "ROOT_LIMIT", 1)
+    regrouped = roots_of(load_index(tmp_path, built.corpus_key, built.params))
+    narrow = roots_of(build_index(documents, built.corpus_key))
+    assert regrouped.as_dict() == narrow.as_dict()
+    assert all(len(ids) == 1 for ids in regrouped.as_dict().values())
+
+    folder = tmp_path / built.corpus_key
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    manifest["flags"]["version"] = "other rules"
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    stale = load_index(tmp_path, built.corpus_key, built.params)
+    assert FLAGS_KEY not in stale.derived
+    for kind, flags in evidence_flags(fresh).items():
+        assert np.array_equal(evidence_flags(stale)[kind], flags), kind
+
+    np.save(folder / "root_terms.npy", np.full(3, 10**6, dtype=np.int32))
+    with pytest.raises(StaleIndex, match="roots"):
+        load_index(tmp_path, built.corpus_key, built.params)
