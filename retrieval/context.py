@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.index import SentenceIndex
+from retrieval.index import SentenceIndex, compiled_kernels
 from retrieval.normalize import analyze
 
 CONTEXT_KEY = "context"  # where the field is kept in index.derived (retrieval.store too)
@@ -65,6 +65,48 @@ class ContextIndex:
     def contains(self, index: SentenceIndex, term_id: int, docs: np.ndarray) -> np.ndarray:
         """Which of `docs` have the term in their context."""
         return self.lookup(index, term_id, docs)[1]
+
+
+_NO_IDS = np.empty(0, dtype=np.int32)
+_NO_OFFSETS = np.zeros(1, dtype=np.int64)
+
+
+def compiled_evidence(
+    index: SentenceIndex,
+    context: ContextIndex | None,
+    docs: np.ndarray,
+    terms: list[tuple[int, int, float]],
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(own, ctx, alike), (groups × docs) each, for (group, term id, Dice) `terms` in one
+    compiled pass (retrieval/kernels.py `evidence`); Dice < 0 marks a group's own
+    spelling, looked up in the sentence and (with `context`) its context, as `lookup`.
+    """
+    kernels = index.kernels() or compiled_kernels()
+    term_group = np.fromiter((g for g, _, _ in terms), np.int64, len(terms))
+    term_ids = np.fromiter((t for _, t, _ in terms), np.int64, len(terms))
+    term_dice = np.fromiter((d for _, _, d in terms), np.float64, len(terms))
+    n_sources = len(index.sources) if context is not None else 0
+    marks, source_marks, generation = index.marks(2 * len(terms), n_sources)
+    own, ctx, alike, _ = kernels.evidence(
+        index.indptr,
+        index.post_docs,
+        np.asarray(docs, dtype=np.int32),
+        term_ids,
+        term_group,
+        term_dice,
+        n_groups,
+        context is not None,
+        _NO_IDS if context is None else context.prev_doc,
+        _NO_IDS if context is None else context.next_doc,
+        _NO_IDS if context is None else context.doc_source,
+        _NO_OFFSETS if context is None else context.title_indptr,
+        _NO_IDS if context is None else context.title_sources,
+        marks,
+        source_marks,
+        generation,
+    )
+    return own, ctx, alike
 
 
 def member(sorted_ids: np.ndarray, probe: np.ndarray) -> np.ndarray:

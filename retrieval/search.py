@@ -33,7 +33,7 @@ import numpy as np
 
 from retrieval.answerability import NONE, Answerability, AnswerRule, Outcome
 from retrieval.arabic_roots import root_of, roots_of
-from retrieval.context import context_of
+from retrieval.context import compiled_evidence, context_of
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
 from retrieval.ngrams import ngrams_of
@@ -162,7 +162,7 @@ def _answerability(
     """The evidence of the best sentence (and the kind evidence of the `top` few) for
     retrieval/answerability.py."""
     docs = top[:1]
-    own, ctx = _evidence(index, groups, docs, ranking)
+    own, ctx, _ = _evidence(index, groups, docs, ranking)
     held = own[:, 0].astype(np.float64)
     for g, term_id, dice in alike:
         if index.contains(term_id, docs)[0]:
@@ -298,10 +298,17 @@ def _context_possible(
         return np.zeros(len(docs), dtype=bool)
     context = context_of(index)
     n = len(docs)
-    around = index.marked_in(
-        candidates, np.concatenate((context.prev_doc[docs], context.next_doc[docs]))
-    )
-    possible = around[:n] | around[n:]
+    kernels = index.kernels()
+    if kernels is not None:
+        marks, _, generation = index.marks(1)
+        possible = kernels.neighbour_marked(
+            candidates, docs, context.prev_doc, context.next_doc, marks, generation + 1
+        )
+    else:
+        around = index.marked_in(
+            candidates, np.concatenate((context.prev_doc[docs], context.next_doc[docs]))
+        )
+        possible = around[:n] | around[n:]
     titled = [context.title_postings(t) for g in groups for t in g.term_ids]
     titled = [t for t in titled if len(t)]
     if titled:
@@ -321,7 +328,8 @@ def _final_scores(
     kind: Asks | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(score, coverage) of each candidate: base score plus context and answer-kind evidence."""
-    own, ctx = _evidence(index, groups, docs, ranking)
+    looked_up = alike if alike and ranking.ngram_coverage > 0 else []
+    own, ctx, partial = _evidence(index, groups, docs, ranking, looked_up)
     scores = base + ranking.context_weight * (
         _weighted(groups, ctx) if ranking.context_all_terms else _weighted(groups, ctx & ~own)
     )
@@ -329,10 +337,7 @@ def _final_scores(
     if kind is not None:
         flags = evidence_flags(index)[kind][docs]
         scores = scores + ranking.evidence_weight * (total / len(groups)) * flags
-    partial = np.zeros(own.shape)
-    if alike and ranking.ngram_coverage > 0:
-        for g, term_id, dice in alike:
-            partial[g] = np.maximum(partial[g], dice * index.contains(term_id, docs))
+    if looked_up:
         partial = np.where(own, 0.0, ranking.ngram_coverage * partial)
     coverage = (
         (
@@ -391,13 +396,24 @@ def _term_groups(index: SentenceIndex, terms: list[str]) -> list[_TermGroup]:
 
 
 def _evidence(
-    index: SentenceIndex, groups: list[_TermGroup], docs: np.ndarray, ranking: Ranking
-) -> tuple[np.ndarray, np.ndarray]:
-    """(groups × docs) booleans: the sentence holds the term; its context holds it."""
-    own = np.zeros((len(groups), len(docs)), dtype=bool)
-    ctx = np.zeros_like(own)
+    index: SentenceIndex,
+    groups: list[_TermGroup],
+    docs: np.ndarray,
+    ranking: Ranking,
+    alike: list[tuple[int, int, float]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(groups × docs): the sentence holds the term (bool); its context holds it (bool);
+    the largest Dice of the `alike` terms of the group it holds (float, 0 for none)."""
     use_context = ranking.context_weight > 0 or ranking.context_coverage > 0
     context = context_of(index) if use_context else None
+    if index.kernels() is not None:
+        terms = [(g, t, -1.0) for g, group in enumerate(groups) for t in group.term_ids]
+        return compiled_evidence(index, context, docs, terms + list(alike or ()), len(groups))
+    own = np.zeros((len(groups), len(docs)), dtype=bool)
+    ctx = np.zeros_like(own)
+    held = np.zeros(own.shape)
+    for g, term_id, dice in alike or ():
+        held[g] = np.maximum(held[g], dice * index.contains(term_id, docs))
     for g, group in enumerate(groups):
         for term_id in group.term_ids:
             if context is None:
@@ -406,7 +422,7 @@ def _evidence(
                 holds, around = context.lookup(index, term_id, docs)
                 own[g] |= holds
                 ctx[g] |= around
-    return own, ctx
+    return own, ctx, held
 
 
 def _weighted(groups: list[_TermGroup], held: np.ndarray) -> np.ndarray:

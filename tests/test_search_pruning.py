@@ -90,7 +90,7 @@ def test_neighbour_check_keeps_every_sentence_with_context(seed_index: SentenceI
         ids = [t for g in groups for t in g.term_ids]
         docs, _ = seed_index.score(ids)
         possible = _context_possible(seed_index, groups, docs, docs, DEFAULT_RANKING)
-        _, context = _evidence(seed_index, groups, docs, DEFAULT_RANKING)
+        _, context, _ = _evidence(seed_index, groups, docs, DEFAULT_RANKING)
         assert not (context.any(axis=0) & ~possible).any(), question
         ruled_out += int((~possible).sum())
     assert ruled_out > 0  # the check does rule sentences out on the seed corpus

@@ -1,0 +1,254 @@
+"""Compiled loops of the search hot path: scoring, top-k and the evidence look-ups.
+
+Each kernel takes and returns plain numpy arrays and does exactly what the numpy
+code it replaces does (retrieval/index.py, retrieval/search.py), in the same
+floating-point order, so scores are equal to the bit and rankings identical
+(tests/test_kernels.py runs both on random corpora). numpy spends ~18 ns per
+posting on fancy-indexed scatter-adds plus a temporary array per step; a loop
+compiled by numba reads each posting once at 1–3 ns and allocates only its result.
+
+Importing numba costs 0.2–0.4 s, a loss for a corpus small enough that numpy
+answers in a millisecond, so this module is imported only for an index of at
+least `retrieval.index.COMPILED_FROM` sentences. Compiled code is cached on disk
+(`cache=True`): in `__pycache__` beside this file when that folder is writable,
+else in `NUMBA_CACHE_DIR`, else in the user's cache folder; the Docker image ships
+it warm (Dockerfile). Without any writable cache folder the kernels are compiled
+in each process (a few seconds on the first large question) instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numba
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def _jit(function):  # type: ignore[no-untyped-def]
+    """`numba.njit(cache=True, nogil=True)`, or uncached when no cache folder is writable.
+
+    `nogil` lets the bot's worker threads answer two questions on two cores.
+    """
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError as error:  # "cannot cache function …: no locator available"
+        log.warning("compiled search kernels are not cached (%s)", error)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return numba.njit(cache=False, nogil=True)(function)
+
+
+@_jit
+def score_terms(
+    indptr: np.ndarray,
+    post_docs: np.ndarray,
+    post_weights: np.ndarray,
+    term_ids: np.ndarray,
+    weights: np.ndarray,
+    buffer: np.ndarray,
+    marks: np.ndarray,
+    generation: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(docs, scores) of every doc in the terms' postings: `SentenceIndex.score`.
+
+    Each posting adds weight × impact into `buffer` (all zero before and after),
+    term after term as numpy does, so every sum is rounded alike. A doc whose slot
+    of `marks` (shifted by one) is not yet `generation` is touched for the first
+    time and listed once.
+    """
+    total = 0
+    for t in term_ids:
+        total += indptr[t + 1] - indptr[t]
+    touched = np.empty(total, dtype=np.int32)
+    n = 0
+    for i in range(len(term_ids)):
+        t = term_ids[i]
+        weight = weights[i]
+        for p in range(indptr[t], indptr[t + 1]):
+            doc = post_docs[p]
+            buffer[doc] += weight * post_weights[p]
+            if marks[doc + 1] != generation:
+                marks[doc + 1] = generation
+                touched[n] = doc
+                n += 1
+    docs = touched[:n].copy()
+    scores = np.empty(n, dtype=np.float64)
+    for j in range(n):
+        scores[j] = buffer[docs[j]]
+        buffer[docs[j]] = 0.0
+    return docs, scores
+
+
+@_jit
+def top_positions(docs: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the `n` best of (docs, scores), best first, ties by doc id: `best_first`.
+
+    One pass keeping the best so far in order (insertion into at most `n` slots);
+    meant for small `n`, where a candidate rarely beats the n-th best.
+    """
+    m = min(n, len(docs))
+    best = np.empty(max(m, 0), dtype=np.int64)
+    if m <= 0:
+        return best
+    count = 0
+    for i in range(len(docs)):
+        score = scores[i]
+        doc = docs[i]
+        if count == m:
+            worst = best[m - 1]
+            if score < scores[worst] or (score == scores[worst] and doc > docs[worst]):
+                continue
+            j = m - 1
+        else:
+            j = count
+            count += 1
+        while j > 0:
+            above = best[j - 1]
+            if score > scores[above] or (score == scores[above] and doc < docs[above]):
+                best[j] = above
+                j -= 1
+            else:
+                break
+        best[j] = i
+    return best
+
+
+@_jit
+def _sorted_has(values: np.ndarray, lo: int, hi: int, x: int) -> bool:
+    """Whether ascending values[lo:hi] holds x (a binary search; negative x never)."""
+    if x < 0:
+        return False
+    end = hi
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and values[lo] == x
+
+
+@_jit
+def _bits(n: int) -> int:
+    bits = 0
+    while n > 0:
+        bits += 1
+        n >>= 1
+    return bits
+
+
+@_jit
+def evidence(
+    indptr: np.ndarray,
+    post_docs: np.ndarray,
+    docs: np.ndarray,
+    term_ids: np.ndarray,
+    term_group: np.ndarray,
+    term_dice: np.ndarray,
+    n_groups: int,
+    use_context: bool,
+    prev_doc: np.ndarray,
+    next_doc: np.ndarray,
+    doc_source: np.ndarray,
+    title_indptr: np.ndarray,
+    title_sources: np.ndarray,
+    marks: np.ndarray,
+    source_marks: np.ndarray,
+    generation: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(own, ctx, alike, last generation) for candidates `docs`, (groups × docs) each.
+
+    A term with `term_dice` < 0 is one of its group's own spellings: `own` says the
+    sentence holds it, `ctx` that its previous or next sentence or its document's
+    title does (`ContextIndex.lookup`; `ctx` stays False without `use_context`). A
+    term with a Dice ≥ 0 is a look-alike: `alike` keeps the largest Dice of those
+    the sentence holds. Per term, few probes against long postings binary-search
+    them; many probes mark the postings once with a new generation in `marks`
+    (shifted by one, so -1 reads the never-marked slot 0) and read one slot each,
+    as `SentenceIndex.contains` does. Titles likewise, with `source_marks`.
+    """
+    n = len(docs)
+    own = np.zeros((n_groups, n), dtype=np.bool_)
+    ctx = np.zeros((n_groups, n), dtype=np.bool_)
+    alike = np.zeros((n_groups, n), dtype=np.float64)
+    for k in range(len(term_ids)):
+        t = term_ids[k]
+        g = term_group[k]
+        dice = term_dice[k]
+        lo = indptr[t]
+        hi = indptr[t + 1]
+        length = hi - lo
+        around = use_context and dice < 0
+        if length > 0:
+            probes = 3 * n if around else n
+            marked = probes * _bits(length) >= 4 * length
+            if marked:
+                generation += 1
+                for p in range(lo, hi):
+                    marks[post_docs[p] + 1] = generation
+            for i in range(n):
+                doc = docs[i]
+                if marked:
+                    held = marks[doc + 1] == generation
+                else:
+                    held = _sorted_has(post_docs, lo, hi, doc)
+                if dice >= 0:
+                    if held and dice > alike[g, i]:
+                        alike[g, i] = dice
+                    continue
+                if held:
+                    own[g, i] = True
+                if around and not ctx[g, i]:
+                    before = prev_doc[doc]
+                    after = next_doc[doc]
+                    if marked:
+                        near = marks[before + 1] == generation or marks[after + 1] == generation
+                    else:
+                        near = _sorted_has(post_docs, lo, hi, before) or _sorted_has(
+                            post_docs, lo, hi, after
+                        )
+                    if near:
+                        ctx[g, i] = True
+        if not around:
+            continue
+        lo = title_indptr[t]
+        hi = title_indptr[t + 1]
+        length = hi - lo
+        if length == 0:
+            continue
+        marked = n * _bits(length) >= 4 * length
+        if marked:
+            generation += 1
+            for p in range(lo, hi):
+                source_marks[title_sources[p]] = generation
+        for i in range(n):
+            if ctx[g, i]:
+                continue
+            source = doc_source[docs[i]]
+            if marked:
+                ctx[g, i] = source_marks[source] == generation
+            else:
+                ctx[g, i] = _sorted_has(title_sources, lo, hi, source)
+    return own, ctx, alike, generation
+
+
+@_jit
+def neighbour_marked(
+    candidates: np.ndarray,
+    docs: np.ndarray,
+    prev_doc: np.ndarray,
+    next_doc: np.ndarray,
+    marks: np.ndarray,
+    generation: int,
+) -> np.ndarray:
+    """Which of `docs` have their previous or next sentence among `candidates`."""
+    for doc in candidates:
+        marks[doc + 1] = generation
+    out = np.empty(len(docs), dtype=np.bool_)
+    for i in range(len(docs)):
+        doc = docs[i]
+        out[i] = marks[prev_doc[doc] + 1] == generation or marks[next_doc[doc] + 1] == generation
+    return out
