@@ -86,6 +86,7 @@ class _Scratch:
 
     scores: np.ndarray  # float64, all zero between queries
     stamp: np.ndarray  # int32, garbage between queries (always written before read)
+    seen: np.ndarray | None = None  # uint8, all zero between queries (compiled scoring)
     marks: np.ndarray | None = None  # int32, n_docs + 1: generation that last marked a doc
     generation: int = 0
     source_marks: np.ndarray | None = None  # int32 per source document, same generations
@@ -237,7 +238,8 @@ class SentenceIndex:
         scratch = self._scratch()
         kernels = self.kernels()
         if kernels is not None:
-            generation = scratch.generations(1, self.n_docs) + 1
+            if scratch.seen is None:
+                scratch.seen = np.zeros(self.n_docs, dtype=np.uint8)
             return kernels.score_terms(
                 self.indptr,
                 self.post_docs,
@@ -245,8 +247,7 @@ class SentenceIndex:
                 np.asarray(term_ids, dtype=np.int64),
                 np.ones(len(term_ids)) if weights is None else np.asarray(weights, np.float64),
                 scratch.scores,
-                scratch.marks,
-                generation,
+                scratch.seen,
             )
         buffer = scratch.scores
         indptr, post_docs, post_weights = self.indptr, self.post_docs, self.post_weights
