@@ -162,11 +162,8 @@ def _answerability(
     """The evidence of the best sentence (and the kind evidence of the `top` few) for
     retrieval/answerability.py."""
     docs = top[:1]
-    own, ctx, _ = _evidence(index, groups, docs, ranking)
-    held = own[:, 0].astype(np.float64)
-    for g, term_id, dice in alike:
-        if index.contains(term_id, docs)[0]:
-            held[g] = max(held[g], dice)
+    own, ctx, resembling = _evidence(index, groups, docs, ranking, alike)
+    held = np.maximum(own[:, 0], resembling[:, 0])  # 1 for a term held, else the best Dice
     weights = np.asarray([g.weight for g in groups], dtype=np.float64)
     total = float(weights.sum()) or 1.0
     unmatched = (held == 0) & ~ctx[:, 0]
@@ -477,11 +474,22 @@ def _hit(
     )
 
 
+# word -> its index terms, for highlighting: a hit's words are mostly common ones
+# met before, and a dict look-up is a fraction of `analyze_keyed`'s call.
+_WORD_TERMS: dict[str, tuple[str, ...]] = {}
+_WORD_TERMS_LIMIT = 200_000
+
+
 def highlight_spans(text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:
     """Character spans of the words of `text` whose index term is one of `terms`."""
     spans = []
     for start, end, word in iter_word_spans(text):
-        # analyze_keyed's cache: the same terms as analyze(word), without re-normalizing
-        if any(term in terms for term in analyze_keyed(word)[0]):
+        word_terms = _WORD_TERMS.get(word)
+        if word_terms is None:
+            # analyze_keyed's cache: the same terms as analyze(word), without re-normalizing
+            word_terms = tuple(analyze_keyed(word)[0])
+            if len(_WORD_TERMS) < _WORD_TERMS_LIMIT:
+                _WORD_TERMS[word] = word_terms
+        if any(term in terms for term in word_terms):
             spans.append((start, end))
     return tuple(spans)
