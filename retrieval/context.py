@@ -88,20 +88,21 @@ def compiled_evidence(
     term_dice = np.fromiter((d for _, _, d in terms), np.float64, len(terms))
     n_sources = len(index.sources) if context is not None else 0
     marks, source_marks, generation = index.marks(2 * len(terms), n_sources)
+    ro = kernels.readonly
     own, ctx, alike, _ = kernels.evidence(
-        index.indptr,
-        index.post_docs,
+        ro(index.indptr),
+        ro(index.post_docs),
         np.asarray(docs, dtype=np.int32),
         term_ids,
         term_group,
         term_dice,
         n_groups,
         context is not None,
-        _NO_IDS if context is None else context.prev_doc,
-        _NO_IDS if context is None else context.next_doc,
-        _NO_IDS if context is None else context.doc_source,
-        _NO_OFFSETS if context is None else context.title_indptr,
-        _NO_IDS if context is None else context.title_sources,
+        ro(_NO_IDS if context is None else context.prev_doc),
+        ro(_NO_IDS if context is None else context.next_doc),
+        ro(_NO_IDS if context is None else context.doc_source),
+        ro(_NO_OFFSETS if context is None else context.title_indptr),
+        ro(_NO_IDS if context is None else context.title_sources),
         marks,
         source_marks,
         generation,

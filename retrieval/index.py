@@ -73,10 +73,18 @@ COMPILED_FROM = 50_000
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
 
+_warmed = threading.Lock()
+
+
 def compiled_kernels() -> ModuleType:
-    """retrieval.kernels, imported on first use (it imports numba)."""
+    """retrieval.kernels, imported on first use (it imports numba), its kernels loaded."""
     from retrieval import kernels
 
+    if not getattr(kernels, "warmed", False):
+        with _warmed:  # two threads meeting a cold cache compile once
+            if not getattr(kernels, "warmed", False):
+                kernels.warm()
+                kernels.warmed = True
     return kernels
 
 
@@ -240,10 +248,11 @@ class SentenceIndex:
         if kernels is not None:
             if scratch.seen is None:
                 scratch.seen = np.zeros(self.n_docs, dtype=np.uint8)
+            ro = kernels.readonly
             return kernels.score_terms(
-                self.indptr,
-                self.post_docs,
-                self.post_weights,
+                ro(self.indptr),
+                ro(self.post_docs),
+                ro(self.post_weights),
                 np.asarray(term_ids, dtype=np.int64),
                 np.ones(len(term_ids)) if weights is None else np.asarray(weights, np.float64),
                 scratch.scores,

@@ -254,3 +254,34 @@ def neighbour_marked(
         doc = docs[i]
         out[i] = marks[prev_doc[doc] + 1] == generation or marks[next_doc[doc] + 1] == generation
     return out
+
+
+def readonly(array: np.ndarray) -> np.ndarray:
+    """A read-only view of `array` (no copy).
+
+    numba compiles one version per argument type, and a writable array is another
+    type than a read-only one: an index mapped from disk has read-only arrays, one
+    built or edited in this process writable ones. Passing every index array
+    read-only keeps it to one version of each kernel, the one `warm` caches.
+    """
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def warm() -> None:
+    """Load (or compile and cache) every kernel for the argument types search passes."""
+    ints = readonly(np.array([0, 1], dtype=np.int32))
+    offsets = readonly(np.array([0, 1, 2], dtype=np.int64))
+    impacts = readonly(np.array([1.0, 2.0]))
+    term_ids = np.array([0, 1], dtype=np.int64)
+    buffer, seen = np.zeros(2), np.zeros(2, dtype=np.uint8)
+    docs, scores = score_terms(offsets, ints, impacts, term_ids, np.ones(2), buffer, seen)
+    top_positions(docs, scores, 1)
+    marks = np.zeros(3, dtype=np.int32)
+    neighbour_marked(docs, docs, ints, ints, marks, 1)
+    dice = np.array([-1.0, 0.5])
+    evidence(offsets, ints, docs, term_ids, term_ids, dice, 1, True, ints, ints, ints, offsets,
+             ints, marks, np.zeros(2, dtype=np.int32), 1)  # fmt: skip

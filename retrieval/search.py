@@ -298,8 +298,9 @@ def _context_possible(
     kernels = index.kernels()
     if kernels is not None:
         marks, _, generation = index.marks(1)
+        ro = kernels.readonly
         possible = kernels.neighbour_marked(
-            candidates, docs, context.prev_doc, context.next_doc, marks, generation + 1
+            candidates, docs, ro(context.prev_doc), ro(context.next_doc), marks, generation + 1
         )
     else:
         around = index.marked_in(
