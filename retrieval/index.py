@@ -70,6 +70,7 @@ class TextColumn:
 # importing numba (0.2–0.4 s) would cost more than it saves (`coverage-bot ask`
 # on a small corpus). Both paths give identical results (tests/test_kernels.py).
 COMPILED_FROM = 50_000
+COMPILED_ENV = "COVERAGE_BOT_COMPILED"  # "1": compiled at any size, "0": numpy at any size
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
 
@@ -196,13 +197,17 @@ class SentenceIndex:
     _local: threading.local = field(default_factory=threading.local, repr=False)
     # Structures derived from the arrays above on first use (e.g. retrieval.context).
     derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
-    # Compiled scoring and look-ups (retrieval/kernels.py): None decides by size
-    # (COMPILED_FROM); True or False forces one path (tests compare the two).
+    # Compiled scoring and look-ups (retrieval/kernels.py): True or False forces one
+    # path (tests compare the two); None lets COVERAGE_BOT_COMPILED ("1" or "0")
+    # decide, else the size (COMPILED_FROM).
     compiled: bool | None = field(default=None, repr=False, compare=False)
 
     def kernels(self) -> ModuleType | None:
         """The compiled kernels when this index uses them, else None (numpy)."""
-        use = self.compiled if self.compiled is not None else self.n_docs >= COMPILED_FROM
+        use = self.compiled
+        if use is None:
+            forced = os.environ.get(COMPILED_ENV, "").strip()
+            use = forced == "1" if forced in ("0", "1") else self.n_docs >= COMPILED_FROM
         return compiled_kernels() if use else None
 
     @property
