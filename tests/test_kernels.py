@@ -11,6 +11,7 @@ duplicated sentences, titles and terms with IDF floored or zero).
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -159,3 +160,27 @@ def test_a_small_index_never_imports_numba() -> None:
         "assert 'numba' not in sys.modules, 'numba was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
+
+
+def test_kernels_compiled_once_then_loaded_from_the_cache_folder(tmp_path: Path) -> None:
+    """With NUMBA_CACHE_DIR (as the Docker image sets it) the first process compiles the
+    kernels into that folder and the next one only loads them."""
+    code = (
+        "from retrieval.index import compiled_kernels\n"
+        "k = compiled_kernels()\n"
+        "kernels = [k.score_terms, k.top_positions, k.evidence, k.neighbour_marked]\n"
+        "print(sum(sum(f.stats.cache_misses.values()) for f in kernels),"
+        " sum(sum(f.stats.cache_hits.values()) for f in kernels))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def misses_and_hits() -> list[int]:
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+            check=True, timeout=120,
+        )  # fmt: skip
+        return [int(n) for n in done.stdout.split()]
+
+    assert misses_and_hits() == [4, 0]  # compiled, and saved into tmp_path
+    assert any(tmp_path.rglob("*.nbi"))
+    assert misses_and_hits() == [0, 4]  # loaded
