@@ -167,10 +167,12 @@ def evidence(
     sentence holds it, `ctx` that its previous or next sentence or its document's
     title does (`ContextIndex.lookup`; `ctx` stays False without `use_context`). A
     term with a Dice ≥ 0 is a look-alike: `alike` keeps the largest Dice of those
-    the sentence holds. Per term, few probes against long postings binary-search
-    them; many probes mark the postings once with a new generation in `marks`
-    (shifted by one, so -1 reads the never-marked slot 0) and read one slot each,
-    as `SentenceIndex.contains` does. Titles likewise, with `source_marks`.
+    the sentence holds, where it does not hold one of the group's own spellings
+    (else 0; own spellings must come first in `term_ids`). Per term, few probes
+    against long postings binary-search them; many probes mark the postings once
+    with a new generation in `marks` (shifted by one, so -1 reads the never-marked
+    slot 0) and read one slot each, as `SentenceIndex.contains` does. Titles
+    likewise, with `source_marks`.
     """
     n = len(docs)
     own = np.zeros((n_groups, n), dtype=np.bool_)
@@ -192,6 +194,8 @@ def evidence(
                 for p in range(lo, hi):
                     marks[post_docs[p] + 1] = generation
             for i in range(n):
+                if dice >= 0 and own[g, i]:
+                    continue  # a look-alike counts only where the term itself is missing
                 doc = docs[i]
                 if marked:
                     held = marks[doc + 1] == generation

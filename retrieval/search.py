@@ -162,8 +162,8 @@ def _answerability(
     """The evidence of the best sentence (and the kind evidence of the `top` few) for
     retrieval/answerability.py."""
     docs = top[:1]
-    own, ctx, resembling = _evidence(index, groups, docs, ranking, alike)
-    held = np.maximum(own[:, 0], resembling[:, 0])  # 1 for a term held, else the best Dice
+    own, ctx = _evidence(index, groups, docs, ranking)
+    held = np.maximum(own, _alike_held(index, groups, alike, docs, own))[:, 0]  # 1, or a Dice
     weights = np.asarray([g.weight for g in groups], dtype=np.float64)
     total = float(weights.sum()) or 1.0
     unmatched = (held == 0) & ~ctx[:, 0]
@@ -220,8 +220,7 @@ def _best_relevant(
     def ranked(
         docs: np.ndarray, base: np.ndarray, kept: np.ndarray, kept_scores: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        scores, coverage = _final_scores(index, groups, alike, docs, base, ranking, kind)
-        keep = coverage >= min_coverage
+        scores, keep = _final_scores(index, groups, alike, docs, base, ranking, kind, min_coverage)
         kept = np.concatenate((kept, docs[keep]))
         kept_scores = np.concatenate((kept_scores, scores[keep]))
         order = np.lexsort((kept, -kept_scores))[:need]
@@ -324,10 +323,17 @@ def _final_scores(
     base: np.ndarray,
     ranking: Ranking,
     kind: Asks | None,
+    min_coverage: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(score, coverage) of each candidate: base score plus context and answer-kind evidence."""
-    looked_up = alike if alike and ranking.ngram_coverage > 0 else []
-    own, ctx, partial = _evidence(index, groups, docs, ranking, looked_up)
+    """(score, relevant) of each candidate: base score plus context and answer-kind
+    evidence, and whether its coverage reaches `min_coverage`.
+
+    Look-alike terms add coverage only, so they are looked up only for candidates
+    their answer could change: under `min_coverage` without them, yet able to reach
+    it with the best look-alike of every term they miss. On a slow question that
+    spares most of ~70 look-alike probes for each of tens of thousands of candidates.
+    """
+    own, ctx = _evidence(index, groups, docs, ranking)
     scores = base + ranking.context_weight * (
         _weighted(groups, ctx) if ranking.context_all_terms else _weighted(groups, ctx & ~own)
     )
@@ -335,19 +341,31 @@ def _final_scores(
     if kind is not None:
         flags = evidence_flags(index)[kind][docs]
         scores = scores + ranking.evidence_weight * (total / len(groups)) * flags
-    if looked_up:
-        partial = np.where(own, 0.0, ranking.ngram_coverage * partial)
-    coverage = (
-        (
+    if total <= 0:
+        return scores, np.ones(len(docs)) >= min_coverage
+
+    def coverage(own: np.ndarray, ctx: np.ndarray, partial: np.ndarray) -> np.ndarray:
+        return (
             _weighted(groups, own)
             + ranking.context_coverage * _weighted(groups, ctx & ~own)
             + _weighted(groups, partial)
-        )
-        / total
-        if total > 0
-        else np.ones(len(docs))
-    )
-    return scores, coverage
+        ) / total
+
+    relevant = coverage(own, ctx, np.zeros(own.shape)) >= min_coverage
+    if not alike or ranking.ngram_coverage <= 0:
+        return scores, relevant
+    best = np.zeros(len(groups))
+    for g, _, dice in alike:
+        best[g] = max(best[g], dice)
+    held = _weighted(groups, own) + ranking.context_coverage * _weighted(groups, ctx & ~own)
+    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
+    reach = held + (ranking.ngram_coverage * best * weights) @ ~own
+    open_ = ~relevant & ((reach * (1 + ROUNDING) + ROUNDING) / total >= min_coverage)
+    if open_.any():
+        at = np.flatnonzero(open_)
+        partial = ranking.ngram_coverage * _alike_held(index, groups, alike, docs[at], own[:, at])
+        relevant[at] = coverage(own[:, at], ctx[:, at], partial) >= min_coverage
+    return scores, relevant
 
 
 def _look_alikes(
@@ -394,24 +412,17 @@ def _term_groups(index: SentenceIndex, terms: list[str]) -> list[_TermGroup]:
 
 
 def _evidence(
-    index: SentenceIndex,
-    groups: list[_TermGroup],
-    docs: np.ndarray,
-    ranking: Ranking,
-    alike: list[tuple[int, int, float]] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(groups × docs): the sentence holds the term (bool); its context holds it (bool);
-    the largest Dice of the `alike` terms of the group it holds (float, 0 for none)."""
+    index: SentenceIndex, groups: list[_TermGroup], docs: np.ndarray, ranking: Ranking
+) -> tuple[np.ndarray, np.ndarray]:
+    """(groups × docs) booleans: the sentence holds the term; its context holds it."""
     use_context = ranking.context_weight > 0 or ranking.context_coverage > 0
     context = context_of(index) if use_context else None
     if index.kernels() is not None:
         terms = [(g, t, -1.0) for g, group in enumerate(groups) for t in group.term_ids]
-        return compiled_evidence(index, context, docs, terms + list(alike or ()), len(groups))
+        own, ctx, _ = compiled_evidence(index, context, docs, terms, len(groups))
+        return own, ctx
     own = np.zeros((len(groups), len(docs)), dtype=bool)
     ctx = np.zeros_like(own)
-    held = np.zeros(own.shape)
-    for g, term_id, dice in alike or ():
-        held[g] = np.maximum(held[g], dice * index.contains(term_id, docs))
     for g, group in enumerate(groups):
         for term_id in group.term_ids:
             if context is None:
@@ -420,7 +431,25 @@ def _evidence(
                 holds, around = context.lookup(index, term_id, docs)
                 own[g] |= holds
                 ctx[g] |= around
-    return own, ctx, held
+    return own, ctx
+
+
+def _alike_held(
+    index: SentenceIndex,
+    groups: list[_TermGroup],
+    alike: list[tuple[int, int, float]],
+    docs: np.ndarray,
+    own: np.ndarray,
+) -> np.ndarray:
+    """(groups × docs): where the sentence lacks the term (`own` False), the largest Dice
+    of the term's look-alikes it holds; else 0."""
+    if index.kernels() is not None:
+        _, _, held = compiled_evidence(index, None, docs, alike, len(groups))
+    else:
+        held = np.zeros(own.shape)
+        for g, term_id, dice in alike:
+            held[g] = np.maximum(held[g], dice * index.contains(term_id, docs))
+    return np.where(own, 0.0, held)
 
 
 def _weighted(groups: list[_TermGroup], held: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ from retrieval.normalize import analyze, tokenize
 from retrieval.search import (
     DEFAULT_RANKING,
     Ranking,
+    _alike_held,
     _context_possible,
     _evidence,
     _look_alikes,
@@ -136,10 +137,14 @@ def test_evidence_and_neighbour_check_agree_cell_by_cell(seed_index: SentenceInd
             docs, _ = seed_index.score([t for g in groups for t in g.term_ids])
             if wrap:
                 compiled_index._scratch().generation = np.iinfo(np.int32).max - 2
-            got = _evidence(compiled_index, groups, docs, DEFAULT_RANKING, alike)
-            expected = _evidence(numpy_index, groups, docs, DEFAULT_RANKING, alike)
-            for name, a, b in zip(("own", "context", "look-alike"), got, expected, strict=True):
+            got = _evidence(compiled_index, groups, docs, DEFAULT_RANKING)
+            expected = _evidence(numpy_index, groups, docs, DEFAULT_RANKING)
+            for name, a, b in zip(("own", "context"), got, expected, strict=True):
                 assert np.array_equal(a, b), (question, name)
+            assert np.array_equal(
+                _alike_held(compiled_index, groups, alike, docs, got[0]),
+                _alike_held(numpy_index, groups, alike, docs, expected[0]),
+            ), question
             probe = np.arange(seed_index.n_docs, dtype=np.int32)
             assert np.array_equal(
                 _context_possible(compiled_index, groups, docs, probe, DEFAULT_RANKING),

@@ -55,8 +55,9 @@ def ranked_in_full(index: SentenceIndex, question: str, min_coverage: float) -> 
     )
     docs, base = index.score(ids, weights)
     kind = asks_for(question) if groups else None
-    scores, coverage = _final_scores(index, groups, alike, docs, base, DEFAULT_RANKING, kind)
-    keep = coverage >= min_coverage
+    scores, keep = _final_scores(
+        index, groups, alike, docs, base, DEFAULT_RANKING, kind, min_coverage
+    )
     docs, scores = docs[keep], scores[keep]
     return docs[np.lexsort((docs, -scores))].tolist()
 
@@ -90,7 +91,7 @@ def test_neighbour_check_keeps_every_sentence_with_context(seed_index: SentenceI
         ids = [t for g in groups for t in g.term_ids]
         docs, _ = seed_index.score(ids)
         possible = _context_possible(seed_index, groups, docs, docs, DEFAULT_RANKING)
-        _, context, _ = _evidence(seed_index, groups, docs, DEFAULT_RANKING)
+        _, context = _evidence(seed_index, groups, docs, DEFAULT_RANKING)
         assert not (context.any(axis=0) & ~possible).any(), question
         ruled_out += int((~possible).sum())
     assert ruled_out > 0  # the check does rule sentences out on the seed corpus
