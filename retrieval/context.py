@@ -87,7 +87,7 @@ def compiled_evidence(
     term_ids = np.fromiter((t for _, t, _ in terms), np.int64, len(terms))
     term_dice = np.fromiter((d for _, _, d in terms), np.float64, len(terms))
     n_sources = len(index.sources) if context is not None else 0
-    marks, source_marks, generation = index.marks(2 * len(terms), n_sources)
+    marks, source_marks, slots, generation = index.marks(2 * len(terms) + 1, n_sources)
     ro = kernels.readonly
     own, ctx, alike, _ = kernels.evidence(
         ro(index.indptr),
@@ -105,6 +105,7 @@ def compiled_evidence(
         ro(_NO_IDS if context is None else context.title_sources),
         marks,
         source_marks,
+        slots,
         generation,
     )
     return own, ctx, alike

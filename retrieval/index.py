@@ -99,6 +99,7 @@ class _Scratch:
     marks: np.ndarray | None = None  # int32, n_docs + 1: generation that last marked a doc
     generation: int = 0
     source_marks: np.ndarray | None = None  # int32 per source document, same generations
+    slots: np.ndarray | None = None  # int32 per doc: a candidate's place, valid where marked
 
     def generations(self, count: int, n_docs: int, n_sources: int = 0) -> int:
         """Reserve `count` fresh mark generations; returns the last one used before them.
@@ -113,6 +114,7 @@ class _Scratch:
         ):
             self.marks = np.zeros(n_docs + 1, dtype=np.int32)
             self.source_marks = np.zeros(n_sources, dtype=np.int32)
+            self.slots = np.zeros(n_docs, dtype=np.int32)
             self.generation = 0
         first = self.generation
         self.generation += count
@@ -282,12 +284,14 @@ class SentenceIndex:
         """The `n` best (bm25 doc ids, scores), best first: `best_first` of `score`."""
         return best_first(*self.score(term_ids, weights), n, self.kernels())
 
-    def marks(self, count: int, n_sources: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
-        """(doc marks, source marks, last generation used) of this thread, with `count`
-        fresh generations after it reserved for the caller (compiled look-ups)."""
+    def marks(
+        self, count: int, n_sources: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """(doc marks, source marks, doc slots, last generation used) of this thread, with
+        `count` fresh generations after it reserved for the caller (compiled look-ups)."""
         scratch = self._scratch()
         first = scratch.generations(count, self.n_docs, n_sources)
-        return scratch.marks, scratch.source_marks, first  # type: ignore[return-value]
+        return scratch.marks, scratch.source_marks, scratch.slots, first  # type: ignore[return-value]
 
     def _scratch(self) -> _Scratch:
         scratch = getattr(self._local, "scratch", None)

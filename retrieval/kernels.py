@@ -159,6 +159,7 @@ def evidence(
     title_sources: np.ndarray,
     marks: np.ndarray,
     source_marks: np.ndarray,
+    slots: np.ndarray,
     generation: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(own, ctx, alike, last generation) for candidates `docs`, (groups × docs) each.
@@ -172,16 +173,29 @@ def evidence(
     against long postings binary-search them; many probes mark the postings once
     with a new generation in `marks` (shifted by one, so -1 reads the never-marked
     slot 0) and read one slot each, as `SentenceIndex.contains` does. Titles
-    likewise, with `source_marks`.
+    likewise, with `source_marks`. Many candidates and many look-alike terms (a slow
+    question: 70,000 × 120) are answered the other way round: each candidate's
+    place is written in `slots` under a fresh mark, then the look-alike postings
+    are read once, n + postings instead of n × terms probes.
     """
     n = len(docs)
     own = np.zeros((n_groups, n), dtype=np.bool_)
     ctx = np.zeros((n_groups, n), dtype=np.bool_)
     alike = np.zeros((n_groups, n), dtype=np.float64)
+    probe_cost = 0
+    scatter_cost = n
+    for k in range(len(term_ids)):
+        if term_dice[k] >= 0:
+            length = indptr[term_ids[k] + 1] - indptr[term_ids[k]]
+            scatter_cost += length
+            probe_cost += min(length + n, n * _bits(length))
+    scatter = scatter_cost < probe_cost
     for k in range(len(term_ids)):
         t = term_ids[k]
         g = term_group[k]
         dice = term_dice[k]
+        if dice >= 0 and scatter:
+            continue
         lo = indptr[t]
         hi = indptr[t + 1]
         length = hi - lo
@@ -238,6 +252,23 @@ def evidence(
                 ctx[g, i] = source_marks[source] == generation
             else:
                 ctx[g, i] = _sorted_has(title_sources, lo, hi, source)
+    if scatter:
+        generation += 1
+        for i in range(n):
+            marks[docs[i] + 1] = generation
+            slots[docs[i]] = i
+        for k in range(len(term_ids)):
+            dice = term_dice[k]
+            if dice < 0:
+                continue
+            t = term_ids[k]
+            g = term_group[k]
+            for p in range(indptr[t], indptr[t + 1]):
+                doc = post_docs[p]
+                if marks[doc + 1] == generation:
+                    i = slots[doc]
+                    if not own[g, i] and dice > alike[g, i]:
+                        alike[g, i] = dice
     return own, ctx, alike, generation
 
 
@@ -288,4 +319,4 @@ def warm() -> None:
     neighbour_marked(docs, docs, ints, ints, marks, 1)
     dice = np.array([-1.0, 0.5])
     evidence(offsets, ints, docs, term_ids, term_ids, dice, 1, True, ints, ints, ints, offsets,
-             ints, marks, np.zeros(2, dtype=np.int32), 1)  # fmt: skip
+             ints, marks, np.zeros(2, dtype=np.int32), np.zeros(2, dtype=np.int32), 1)  # fmt: skip

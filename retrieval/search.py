@@ -296,7 +296,7 @@ def _context_possible(
     n = len(docs)
     kernels = index.kernels()
     if kernels is not None:
-        marks, _, generation = index.marks(1)
+        marks, _, _, generation = index.marks(1)
         ro = kernels.readonly
         possible = kernels.neighbour_marked(
             candidates, docs, ro(context.prev_doc), ro(context.next_doc), marks, generation + 1
