@@ -87,7 +87,7 @@ def compiled_evidence(
     term_ids = np.fromiter((t for _, t, _ in terms), np.int64, len(terms))
     term_dice = np.fromiter((d for _, _, d in terms), np.float64, len(terms))
     n_sources = len(index.sources) if context is not None else 0
-    marks, source_marks, slots, generation = index.marks(2 * len(terms) + 1, n_sources)
+    scratch, generation = index.marks(2 * len(terms) + 1, n_sources)
     ro = kernels.readonly
     own, ctx, alike, _ = kernels.evidence(
         ro(index.indptr),
@@ -103,9 +103,11 @@ def compiled_evidence(
         ro(_NO_IDS if context is None else context.doc_source),
         ro(_NO_OFFSETS if context is None else context.title_indptr),
         ro(_NO_IDS if context is None else context.title_sources),
-        marks,
-        source_marks,
-        slots,
+        scratch.marks,
+        scratch.source_marks,
+        scratch.slots,
+        scratch.bits,
+        scratch.source_bits,
         generation,
     )
     return own, ctx, alike

@@ -100,6 +100,8 @@ class _Scratch:
     generation: int = 0
     source_marks: np.ndarray | None = None  # int32 per source document, same generations
     slots: np.ndarray | None = None  # int32 per doc: a candidate's place, valid where marked
+    bits: np.ndarray | None = None  # uint64, n_docs + 1: term bits, all zero between uses
+    source_bits: np.ndarray | None = None  # uint64 per source document, likewise
 
     def generations(self, count: int, n_docs: int, n_sources: int = 0) -> int:
         """Reserve `count` fresh mark generations; returns the last one used before them.
@@ -115,6 +117,8 @@ class _Scratch:
             self.marks = np.zeros(n_docs + 1, dtype=np.int32)
             self.source_marks = np.zeros(n_sources, dtype=np.int32)
             self.slots = np.zeros(n_docs, dtype=np.int32)
+            self.bits = np.zeros(n_docs + 1, dtype=np.uint64)
+            self.source_bits = np.zeros(n_sources, dtype=np.uint64)
             self.generation = 0
         first = self.generation
         self.generation += count
@@ -284,14 +288,11 @@ class SentenceIndex:
         """The `n` best (bm25 doc ids, scores), best first: `best_first` of `score`."""
         return best_first(*self.score(term_ids, weights), n, self.kernels())
 
-    def marks(
-        self, count: int, n_sources: int = 0
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """(doc marks, source marks, doc slots, last generation used) of this thread, with
-        `count` fresh generations after it reserved for the caller (compiled look-ups)."""
+    def marks(self, count: int, n_sources: int = 0) -> tuple[_Scratch, int]:
+        """This thread's scratch buffers (marks, slots, bits) and the last mark generation
+        used, with `count` fresh generations after it reserved for the caller."""
         scratch = self._scratch()
-        first = scratch.generations(count, self.n_docs, n_sources)
-        return scratch.marks, scratch.source_marks, scratch.slots, first  # type: ignore[return-value]
+        return scratch, scratch.generations(count, self.n_docs, n_sources)
 
     def _scratch(self) -> _Scratch:
         scratch = getattr(self._local, "scratch", None)

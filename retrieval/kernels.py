@@ -160,6 +160,8 @@ def evidence(
     marks: np.ndarray,
     source_marks: np.ndarray,
     slots: np.ndarray,
+    bits: np.ndarray,
+    source_bits: np.ndarray,
     generation: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(own, ctx, alike, last generation) for candidates `docs`, (groups × docs) each.
@@ -176,7 +178,11 @@ def evidence(
     likewise, with `source_marks`. Many candidates and many look-alike terms (a slow
     question: 70,000 × 120) are answered the other way round: each candidate's
     place is written in `slots` under a fresh mark, then the look-alike postings
-    are read once, n + postings instead of n × terms probes.
+    are read once, n + postings instead of n × terms probes. Likewise, up to 64 own
+    spellings looked up with their context for many candidates set one bit each in
+    `bits` (per doc, shifted by one) and `source_bits` (per document, for titles),
+    so each candidate reads three doc words and one document word in all, not three
+    probes per term; both are all zero before and after (cleared from the postings).
     """
     n = len(docs)
     own = np.zeros((n_groups, n), dtype=np.bool_)
@@ -190,11 +196,52 @@ def evidence(
             scatter_cost += length
             probe_cost += min(length + n, n * _bits(length))
     scatter = scatter_cost < probe_cost
+    own_terms = np.empty(len(term_ids), dtype=np.int64)
+    n_own = 0
+    mask_cost = 3 * n
+    term_cost = 0
+    for k in range(len(term_ids)):
+        if term_dice[k] < 0:
+            own_terms[n_own] = k
+            n_own += 1
+            length = indptr[term_ids[k] + 1] - indptr[term_ids[k]]
+            titles = title_indptr[term_ids[k] + 1] - title_indptr[term_ids[k]] if use_context else 0
+            mask_cost += 2 * (length + titles)
+            term_cost += min(length + 3 * n, 3 * n * _bits(length))
+            term_cost += min(titles + n, n * _bits(titles))
+    masked = use_context and 0 < n_own <= 64 and mask_cost < term_cost
+    if masked:
+        for j in range(n_own):
+            t = term_ids[own_terms[j]]
+            bit = np.uint64(1) << np.uint64(j)
+            for p in range(indptr[t], indptr[t + 1]):
+                bits[post_docs[p] + 1] |= bit
+            for p in range(title_indptr[t], title_indptr[t + 1]):
+                source_bits[title_sources[p]] |= bit
+        for i in range(n):
+            doc = docs[i]
+            held = bits[doc + 1]
+            near = bits[prev_doc[doc] + 1] | bits[next_doc[doc] + 1] | source_bits[doc_source[doc]]
+            if held == 0 and near == 0:
+                continue
+            for j in range(n_own):
+                bit = np.uint64(1) << np.uint64(j)
+                g = term_group[own_terms[j]]
+                if held & bit:
+                    own[g, i] = True
+                if near & bit:
+                    ctx[g, i] = True
+        for j in range(n_own):
+            t = term_ids[own_terms[j]]
+            for p in range(indptr[t], indptr[t + 1]):
+                bits[post_docs[p] + 1] = 0
+            for p in range(title_indptr[t], title_indptr[t + 1]):
+                source_bits[title_sources[p]] = 0
     for k in range(len(term_ids)):
         t = term_ids[k]
         g = term_group[k]
         dice = term_dice[k]
-        if dice >= 0 and scatter:
+        if (dice >= 0 and scatter) or (dice < 0 and masked):
             continue
         lo = indptr[t]
         hi = indptr[t + 1]
@@ -319,4 +366,5 @@ def warm() -> None:
     neighbour_marked(docs, docs, ints, ints, marks, 1)
     dice = np.array([-1.0, 0.5])
     evidence(offsets, ints, docs, term_ids, term_ids, dice, 1, True, ints, ints, ints, offsets,
-             ints, marks, np.zeros(2, dtype=np.int32), np.zeros(2, dtype=np.int32), 1)  # fmt: skip
+             ints, marks, np.zeros(2, dtype=np.int32), np.zeros(2, dtype=np.int32),
+             np.zeros(3, dtype=np.uint64), np.zeros(2, dtype=np.uint64), 1)  # fmt: skip

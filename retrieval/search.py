@@ -296,10 +296,15 @@ def _context_possible(
     n = len(docs)
     kernels = index.kernels()
     if kernels is not None:
-        marks, _, _, generation = index.marks(1)
+        scratch, generation = index.marks(1)
         ro = kernels.readonly
         possible = kernels.neighbour_marked(
-            candidates, docs, ro(context.prev_doc), ro(context.next_doc), marks, generation + 1
+            candidates,
+            docs,
+            ro(context.prev_doc),
+            ro(context.next_doc),
+            scratch.marks,
+            generation + 1,
         )
     else:
         around = index.marked_in(
