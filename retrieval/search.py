@@ -349,27 +349,27 @@ def _final_scores(
     if total <= 0:
         return scores, np.ones(len(docs)) >= min_coverage
 
-    def coverage(own: np.ndarray, ctx: np.ndarray, partial: np.ndarray) -> np.ndarray:
-        return (
-            _weighted(groups, own)
-            + ranking.context_coverage * _weighted(groups, ctx & ~own)
-            + _weighted(groups, partial)
-        ) / total
-
-    relevant = coverage(own, ctx, np.zeros(own.shape)) >= min_coverage
+    # Coverage: (own + context_coverage × context-only + look-alike weight) / total.
+    held = _weighted(groups, own) + ranking.context_coverage * _weighted(groups, ctx & ~own)
+    relevant = held / total >= min_coverage
     if not alike or ranking.ngram_coverage <= 0:
         return scores, relevant
     best = np.zeros(len(groups))
     for g, _, dice in alike:
         best[g] = max(best[g], dice)
-    held = _weighted(groups, own) + ranking.context_coverage * _weighted(groups, ctx & ~own)
     weights = np.asarray([g.weight for g in groups], dtype=np.float64)
     reach = held + (ranking.ngram_coverage * best * weights) @ ~own
     open_ = ~relevant & ((reach * (1 + ROUNDING) + ROUNDING) / total >= min_coverage)
     if open_.any():
         at = np.flatnonzero(open_)
-        partial = ranking.ngram_coverage * _alike_held(index, groups, alike, docs[at], own[:, at])
-        relevant[at] = coverage(own[:, at], ctx[:, at], partial) >= min_coverage
+        own, ctx = own[:, at], ctx[:, at]
+        partial = ranking.ngram_coverage * _alike_held(index, groups, alike, docs[at], own)
+        coverage = (
+            _weighted(groups, own)
+            + ranking.context_coverage * _weighted(groups, ctx & ~own)
+            + _weighted(groups, partial)
+        ) / total
+        relevant[at] = coverage >= min_coverage
     return scores, relevant
 
 
