@@ -113,6 +113,35 @@ def compiled_evidence(
     return own, ctx, alike
 
 
+def context_weights(
+    index: SentenceIndex,
+    context: ContextIndex,
+    docs: np.ndarray,
+    terms: list[tuple[int, int]],
+    group_weights: np.ndarray,
+) -> np.ndarray:
+    """Per doc of `docs`, the summed weight of the groups of (group, term id) `terms` found
+    in its context, compiled (retrieval/kernels.py `context_weight`; at most 64 terms)."""
+    kernels = index.kernels() or compiled_kernels()
+    scratch, _ = index.marks(0, len(index.sources))
+    ro = kernels.readonly
+    return kernels.context_weight(
+        ro(index.indptr),
+        ro(index.post_docs),
+        np.asarray(docs, dtype=np.int32),
+        np.fromiter((t for _, t in terms), np.int64, len(terms)),
+        np.fromiter((g for g, _ in terms), np.int64, len(terms)),
+        np.asarray(group_weights, dtype=np.float64),
+        ro(context.prev_doc),
+        ro(context.next_doc),
+        ro(context.doc_source),
+        ro(context.title_indptr),
+        ro(context.title_sources),
+        scratch.bits,
+        scratch.source_bits,
+    )
+
+
 def member(sorted_ids: np.ndarray, probe: np.ndarray) -> np.ndarray:
     """Which of `probe` occur in the ascending `sorted_ids` (negative probes never do)."""
     if not len(sorted_ids) or not len(probe):

@@ -365,6 +365,61 @@ def warm() -> None:
     marks = np.zeros(3, dtype=np.int32)
     neighbour_marked(docs, docs, ints, ints, marks, 1)
     dice = np.array([-1.0, 0.5])
+    context_weight(offsets, ints, docs, term_ids, term_ids, np.ones(2), ints, ints, ints, offsets,
+                   ints, np.zeros(3, dtype=np.uint64), np.zeros(2, dtype=np.uint64))  # fmt: skip
     evidence(offsets, ints, docs, term_ids, term_ids, dice, 1, True, ints, ints, ints, offsets,
              ints, marks, np.zeros(2, dtype=np.int32), np.zeros(2, dtype=np.int32),
              np.zeros(3, dtype=np.uint64), np.zeros(2, dtype=np.uint64), 1)  # fmt: skip
+
+
+@_jit
+def context_weight(
+    indptr: np.ndarray,
+    post_docs: np.ndarray,
+    docs: np.ndarray,
+    term_ids: np.ndarray,
+    term_group: np.ndarray,
+    group_weight: np.ndarray,
+    prev_doc: np.ndarray,
+    next_doc: np.ndarray,
+    doc_source: np.ndarray,
+    title_indptr: np.ndarray,
+    title_sources: np.ndarray,
+    bits: np.ndarray,
+    source_bits: np.ndarray,
+) -> np.ndarray:
+    """Per candidate, the summed weight of the groups with a term in its context (the
+    previous or next sentence, or its document's title), for at most 64 terms.
+
+    A bound for search, not a score: the sum's order is not `_weighted`'s. Each term
+    sets one bit in `bits` (per doc, shifted by one) and `source_bits` (per document),
+    both all zero before and after.
+    """
+    n_terms = len(term_ids)
+    group_bits = np.zeros(len(group_weight), dtype=np.uint64)
+    for j in range(n_terms):
+        t = term_ids[j]
+        bit = np.uint64(1) << np.uint64(j)
+        group_bits[term_group[j]] |= bit
+        for p in range(indptr[t], indptr[t + 1]):
+            bits[post_docs[p] + 1] |= bit
+        for p in range(title_indptr[t], title_indptr[t + 1]):
+            source_bits[title_sources[p]] |= bit
+    out = np.zeros(len(docs), dtype=np.float64)
+    for i in range(len(docs)):
+        doc = docs[i]
+        near = bits[prev_doc[doc] + 1] | bits[next_doc[doc] + 1] | source_bits[doc_source[doc]]
+        if near == 0:
+            continue
+        total = 0.0
+        for g in range(len(group_weight)):
+            if near & group_bits[g]:
+                total += group_weight[g]
+        out[i] = total
+    for j in range(n_terms):
+        t = term_ids[j]
+        for p in range(indptr[t], indptr[t + 1]):
+            bits[post_docs[p] + 1] = 0
+        for p in range(title_indptr[t], title_indptr[t + 1]):
+            source_bits[title_sources[p]] = 0
+    return out

@@ -33,7 +33,7 @@ import numpy as np
 
 from retrieval.answerability import NONE, Answerability, AnswerRule, Outcome
 from retrieval.arabic_roots import root_of, roots_of
-from retrieval.context import compiled_evidence, context_of
+from retrieval.context import compiled_evidence, context_of, context_weights
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
 from retrieval.ngrams import ngrams_of
@@ -249,8 +249,8 @@ def _best_relevant(
         rest &= upper + context_bound >= floor
         alive = np.flatnonzero(rest)
         if len(alive) > CONTEXT_CHECK_FROM:  # many left: drop those no context can reach
-            possible = _context_possible(index, groups, docs, docs[alive], ranking)
-            alive = alive[upper[alive] + context_bound * possible >= floor]
+            bound = _context_bounds(index, groups, docs, docs[alive], ranking, context_bound)
+            alive = alive[upper[alive] + bound >= floor]
     else:
         alive = np.flatnonzero(rest)
     return ranked(docs[alive], base[alive], kept, kept_scores)
@@ -274,6 +274,29 @@ def _best_positions(keys: np.ndarray, n: int) -> np.ndarray:
             return at
     nth = keys[np.argpartition(-keys, n - 1)[n - 1]]
     return np.flatnonzero(keys >= nth)
+
+
+def _context_bounds(
+    index: SentenceIndex,
+    groups: list[_TermGroup],
+    candidates: np.ndarray,
+    docs: np.ndarray,
+    ranking: Ranking,
+    context_bound: float,
+) -> np.ndarray:
+    """The most context bonus each of `docs` can get.
+
+    Compiled (and at most 64 question spellings): the context weight of the groups
+    actually found in its context, plus rounding slack, as the kernel sums in another
+    order than the final score. Else `context_bound` where a context is possible at
+    all (`_context_possible`), 0 elsewhere.
+    """
+    terms = [(g, t) for g, group in enumerate(groups) for t in group.term_ids]
+    if index.kernels() is None or len(terms) > 64 or ranking.context_weight <= 0:
+        return context_bound * _context_possible(index, groups, candidates, docs, ranking)
+    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
+    found = context_weights(index, context_of(index), docs, terms, weights)
+    return ranking.context_weight * found * (1 + ROUNDING) + ROUNDING
 
 
 def _context_possible(
@@ -458,9 +481,19 @@ def _alike_held(
 
 
 def _weighted(groups: list[_TermGroup], held: np.ndarray) -> np.ndarray:
-    """Sum of the IDF weights of the held groups, per doc."""
-    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
-    return weights @ held if len(groups) else np.zeros(held.shape[1])
+    """Sum of the IDF weights of the held groups (× `held` when it is a share), per doc.
+
+    Added group after group, so a doc's sum is the same whatever other docs share its
+    batch (a BLAS matrix product rounds the last bit differently by a doc's place in
+    the batch, and search scores candidates in batches that depend on the pruning).
+    """
+    out = np.zeros(held.shape[1])
+    for g, group in enumerate(groups):
+        if held.dtype == np.bool_:
+            np.add(out, group.weight, out=out, where=held[g])  # x + w, or x + 0
+        else:
+            out += group.weight * held[g]
+    return out
 
 
 def _highlight_terms(index: SentenceIndex, terms: list[str]) -> set[str]:

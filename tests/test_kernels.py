@@ -31,10 +31,12 @@ from retrieval.search import (
     DEFAULT_RANKING,
     Ranking,
     _alike_held,
+    _context_bounds,
     _context_possible,
     _evidence,
     _look_alikes,
     _term_groups,
+    _weighted,
     search,
 )
 
@@ -145,6 +147,10 @@ def test_evidence_and_neighbour_check_agree_cell_by_cell(seed_index: SentenceInd
                 _alike_held(compiled_index, groups, alike, docs, got[0]),
                 _alike_held(numpy_index, groups, alike, docs, expected[0]),
             ), question
+            # The compiled context bound is the exact context bonus, plus rounding slack.
+            exact = DEFAULT_RANKING.context_weight * _weighted(groups, expected[1])
+            bound = _context_bounds(compiled_index, groups, docs, docs, DEFAULT_RANKING, 1e9)
+            assert (bound >= exact).all() and (bound <= exact + 1e-6).all(), question
             probe = np.arange(seed_index.n_docs, dtype=np.int32)
             assert np.array_equal(
                 _context_possible(compiled_index, groups, docs, probe, DEFAULT_RANKING),
