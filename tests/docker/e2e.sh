@@ -164,7 +164,8 @@ assert normalize_alef_ar(dediac_ar("إِعْلَان")) == "اعلان", "camel-
 # The compiled search kernels load from the cache the image ships (Dockerfile), compiling nothing.
 from retrieval.index import compiled_kernels
 kernels = compiled_kernels()
-dispatchers = [kernels.score_terms, kernels.top_positions, kernels.evidence, kernels.neighbour_marked]
+dispatchers = [kernels.score_terms, kernels.top_positions, kernels.evidence, kernels.neighbour_marked,
+               kernels.context_weight]
 assert all(f.stats.cache_hits and not f.stats.cache_misses for f in dispatchers), "kernels not warm"
 # numba and llvmlite are allowed (~210 MB, wheels, no compiler at run time): they
 # compile the search kernels, the one heavy pair the product needs (benchmarks/README.md).
