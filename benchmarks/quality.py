@@ -124,15 +124,20 @@ def main() -> None:
     row("ours: BM25 k1=1.5 b=0.75, no cut-off", *ours(corpus, questions, okapi, Ranking.plain(), 0))
     row("ours: main before (cut-off 0.4)", *ours(corpus, questions, okapi, Ranking.plain(), 0.4))
     row("+ k1=0.8 b=0.3", *ours(corpus, questions, SENTENCE_PARAMS, Ranking.plain(), 0))
-    no_alike = {"ngram_weight": 0.0, "ngram_coverage": 0.0}
+    first = {"rerank": False}
+    no_alike = {"ngram_weight": 0.0, "ngram_coverage": 0.0, "root_similarity": 0.0, **first}
     context = Ranking(evidence_weight=0.0, **no_alike)
     row("+ context field", *ours(corpus, questions, SENTENCE_PARAMS, context, 0))
     evidence = Ranking(evidence_weight=0.5, **no_alike)
     row("+ answer-kind evidence 0.5", *ours(corpus, questions, SENTENCE_PARAMS, evidence, 0))
-    alike = Ranking(evidence_weight=0.5)
+    alike = Ranking(evidence_weight=0.5, root_similarity=0.0, **first)
     row("+ 3-gram look-alike terms", *ours(corpus, questions, SENTENCE_PARAMS, alike, 0))
-    row("+ evidence 1.2", *ours(corpus, questions, SENTENCE_PARAMS, Ranking(), 0))
-    row("final (cut-off 0.3)", *ours(corpus, questions, SENTENCE_PARAMS, Ranking(), 0.3))
+    roots = Ranking(evidence_weight=0.5, **first)
+    row("+ same-root terms", *ours(corpus, questions, SENTENCE_PARAMS, roots, 0))
+    stage = Ranking(**first)
+    row("+ evidence 1.2", *ours(corpus, questions, SENTENCE_PARAMS, stage, 0))
+    row("+ cut-off 0.3 (first stage)", *ours(corpus, questions, SENTENCE_PARAMS, stage, 0.3))
+    row("final: + learned re-ranker", *ours(corpus, questions, SENTENCE_PARAMS, Ranking(), 0.3))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Telegram allows 64 bytes of callback data, far too little for a question. A
 button carries only a short random key (and a number); the key finds the
-question, the page and the cited sentences here. Each entry remembers the index
+question, the page and the cited sentences here (so «السياق N» and «من نشر هذا؟ N»
+carry `c:KEY:N` and `w:KEY:N`, 13 bytes at most of the 64). Each entry remembers the index
 generation it was answered from: after a reload that changed the corpus, or
 once the entry has been pushed out of the cache, or for made-up data, the
 button answers that the result expired instead of showing something else.
@@ -19,6 +20,7 @@ from typing import Protocol
 
 MORE = "m"
 CONTEXT = "c"
+WHO = "w"  # «من نشر هذا؟» under a cited sentence (bot/who.py)
 SOURCES = "s"
 
 
@@ -118,6 +120,10 @@ def context_data(key: str, rank: int) -> str:
     return f"{CONTEXT}:{key}:{rank}"
 
 
+def who_data(key: str, rank: int) -> str:
+    return f"{WHO}:{key}:{rank}"
+
+
 def sources_data(page: int) -> str:
     return f"{SOURCES}:{page}"
 
@@ -128,8 +134,8 @@ def parse_button(data: str | None) -> Button | None:
     try:
         if parts[0] == MORE and len(parts) == 2 and parts[1]:
             return Button(MORE, parts[1])
-        if parts[0] == CONTEXT and len(parts) == 3 and parts[1]:
-            return Button(CONTEXT, parts[1], _positive(parts[2]))
+        if parts[0] in (CONTEXT, WHO) and len(parts) == 3 and parts[1]:
+            return Button(parts[0], parts[1], _positive(parts[2]))
         if parts[0] == SOURCES and len(parts) == 2:
             return Button(SOURCES, number=_positive(parts[1]))
     except ValueError:

@@ -27,7 +27,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot import feed_jobs, feedback_handlers, handlers, heartbeat, ingest_handlers, texts, timeline
+from bot import (
+    feed_jobs,
+    feedback_handlers,
+    handlers,
+    heartbeat,
+    ingest_handlers,
+    texts,
+    timeline,
+    who,
+)
 from bot.access import Access, RateLimiter, gate
 from bot.answers import AnswerCache
 from bot.delivery import PatientRateLimiter
@@ -162,6 +171,7 @@ def _register(application: Application) -> None:
     application.add_handler(CommandHandler("remove", ingest_handlers.remove_command, new_message))
     application.add_handler(CommandHandler("feeds", feed_jobs.feeds_command, new_message))
     application.add_handler(CommandHandler("timeline", timeline.timeline_command, new_message))
+    application.add_handler(CommandHandler("who", who.who_command, new_message))
     # A document: any in a private chat; in a group only with the caption /add.
     add_caption = filters.CaptionRegex(r"^/add(@\w+)?(\s|$)")
     document = new_message & filters.Document.ALL

@@ -33,6 +33,15 @@ from retrieval.filters import (
     select,
 )
 from retrieval.models import Hit
+from retrieval.neardup import (
+    MAX_CANDIDATES,
+    MAX_CHARACTERS,
+    MIN_WORDS,
+    THRESHOLD,
+    WhoRan,
+    find_near_duplicates,
+    word_count,
+)
 from retrieval.search import SearchResult
 
 if TYPE_CHECKING:
@@ -164,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_feedback_commands(commands, config)
     _add_feeds_command(commands, config)
     _add_timeline_command(commands, common)
+    _add_who_command(commands, common)
     return parser
 
 
@@ -413,7 +423,7 @@ def filter_empty_terminal(filters: Filters, selection: Selection, known: list[st
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     engine = engine_for(settings, args.corpus)
-    snapshot = engine.open(_progress_bar(True), verify=args.verify)
+    snapshot = engine.open(_progress_bar(True), verify=args.verify, serve=False)
     print(describe_snapshot(snapshot, engine))
     return ExitStatus.OK
 
@@ -681,6 +691,99 @@ def _timeline(args: argparse.Namespace, settings: Settings) -> int:
     print(printable(caption(timeline)))
     print(f"written to {args.out}")
     return ExitStatus.OK
+
+
+# -- `who "TEXT"`: the outlets that ran a sentence, as «من نشر هذا؟» answers ---------------
+
+
+def _add_who_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    who = commands.add_parser(
+        "who",
+        parents=[common],
+        help="list every document that ran a sentence or a near-duplicate of it, by outlet",
+    )
+    who.add_argument("text", help="the sentence or claim, in Arabic (3 words at least)")
+    who.add_argument("--json", action="store_true", help="print one JSON object")
+    who.set_defaults(run=_who)
+
+
+def _who(args: argparse.Namespace, settings: Settings) -> int:
+    text = " ".join(args.text.split())
+    if len(text) > MAX_CHARACTERS:
+        return _fail(
+            f"the text has {len(text)} characters; give one sentence or claim "
+            f"(at most {MAX_CHARACTERS})",
+            ExitStatus.USAGE,
+        )
+    words = word_count(text)
+    if words < MIN_WORDS:
+        return _fail(
+            f"the text has {words} word(s); give at least {MIN_WORDS} "
+            "(a shorter one matches too much to tell who ran it)",
+            ExitStatus.USAGE,
+        )
+    engine = engine_for(settings, args.corpus)
+    snapshot = engine.open(_progress_bar(sys.stderr.isatty()))
+    who = find_near_duplicates(snapshot.index, text)
+    if args.json:
+        out = {
+            "text": who.text,
+            "terms": list(who.terms),
+            "threshold": THRESHOLD,
+            "candidates": who.candidates,
+            "truncated": who.truncated,
+            "outlets": [
+                {
+                    "outlet": group.outlet,
+                    "copies": [
+                        {
+                            "doc": c.doc,
+                            "title": c.source.title,
+                            "url": c.url,
+                            "date": c.date,
+                            "similarity": round(c.similarity, 4),
+                            "text": c.sentence.text,
+                        }
+                        for c in group.copies
+                    ],
+                }
+                for group in who.by_outlet()
+            ],
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(render_who_terminal(who))
+    return ExitStatus.OK
+
+
+def render_who_terminal(who: WhoRan) -> str:
+    """The copies by outlet, first to run it on top, every one listed; corpus text made
+    printable (a file could otherwise rewrite the terminal)."""
+    if not who.copies:
+        return texts.WHO_NONE
+    groups = who.by_outlet()
+    first = next((c.date for c in who.copies if c.day is not None), None)
+    header = (
+        texts.WHO_HEADER.format(outlets=len(groups), documents=len(who.copies), first=first)
+        if first
+        else texts.WHO_HEADER_UNDATED.format(outlets=len(groups), documents=len(who.copies))
+    )
+    lines = [printable(header.replace("<b>", "").replace("</b>", ""))]
+    for group in groups:
+        lines.append(f"• {printable(group.outlet or texts.WHO_NO_OUTLET)}")
+        for c in group.copies:
+            closeness = (
+                texts.WHO_SAME
+                if c.similarity >= 1.0
+                else texts.WHO_SIMILAR.format(percent=int(c.similarity * 100))
+            )
+            parts = [c.date or texts.WHO_NO_DATE, f"«{c.source.title}»", c.url or "", f"[{c.doc}]"]
+            lines.append("   " + printable("  ".join(p for p in parts if p)) + f"  {closeness}")
+            if c.similarity < 1.0:
+                lines.append(f"     {printable(c.sentence.text)}")
+    if who.truncated:
+        lines.append(texts.WHO_TRUNCATED.format(limit=MAX_CANDIDATES))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

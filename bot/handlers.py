@@ -21,20 +21,31 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import feedback, ingest_handlers, render, texts
+from bot import feedback, ingest_handlers, render, texts, who
 from bot.access import admin_only
 from bot.addressing import is_private, without_mention
-from bot.answers import CONTEXT, MORE, Answer, Cited, context_data, more_data, parse_button
+from bot.answers import (
+    CONTEXT,
+    MORE,
+    WHO,
+    Answer,
+    Cited,
+    context_data,
+    more_data,
+    parse_button,
+    who_data,
+)
 from bot.answers import sources_data as sources_button_data
 from bot.state import BotState, state_of
 from bot.storage import QuestionEntry
 from retrieval.engine import ReloadFailed, ReloadInProgress, Snapshot
 from retrieval.filters import FilterError, Filters, Selection, outlet_names, parse_filters, select
+from retrieval.index import SentenceIndex
 from retrieval.search import SearchResult, search
 
 log = logging.getLogger(__name__)
 
-CONTEXT_BUTTONS = 10  # context buttons under one answer page, at most
+CONTEXT_BUTTONS = 10  # cited sentences with «السياق» and «من نشر هذا؟» buttons, at most
 CONTEXT_RADIUS = 2  # sentences shown on each side of a cited one
 SOURCES_PER_PAGE = 10
 LOG_WAIT = 1.0  # seconds an answer waits for the question log before it is sent anyway
@@ -240,15 +251,19 @@ async def _send_page(
 def answer_keyboard(
     key: str, cited: Sequence[Cited], has_more: bool, answer_id: int | None = None
 ) -> InlineKeyboardMarkup:
-    """Context buttons for the cited sentences, "more" when more results exist, and
-    👍/👎 when the question was logged."""
-    buttons = [
-        InlineKeyboardButton(
-            texts.CONTEXT_BUTTON.format(rank=c.rank), callback_data=context_data(key, c.rank)
-        )
+    """One row per cited sentence («السياق N», «من نشر هذا؟ N»), "more" when more
+    results exist, and 👍/👎 when the question was logged."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                texts.CONTEXT_BUTTON.format(rank=c.rank), callback_data=context_data(key, c.rank)
+            ),
+            InlineKeyboardButton(
+                texts.WHO_BUTTON.format(rank=c.rank), callback_data=who_data(key, c.rank)
+            ),
+        ]
         for c in cited[:CONTEXT_BUTTONS]
     ]
-    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
     if has_more:
         rows.append([InlineKeyboardButton(texts.MORE_BUTTON, callback_data=more_data(key))])
     if answer_id is not None:
@@ -270,14 +285,14 @@ async def _typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Route a pressed button; unknown, forged or outdated data gets "expired".
 
-    «المزيد» and «السياق» send corpus sentences, so a press counts like a question
-    against `questions_per_minute`; over the limit it gets a short notice only.
+    «المزيد», «السياق» and «من نشر هذا؟» send corpus sentences, so a press counts like
+    a question against `questions_per_minute`; over the limit it gets a short notice only.
     """
     query = update.callback_query
     parsed = parse_button(query.data)
     if (
         parsed is not None
-        and parsed.action in (MORE, CONTEXT)
+        and parsed.action in (MORE, CONTEXT, WHO)
         and not await _may_press(update, context)
     ):
         await query.answer(texts.BUTTON_RATE_LIMITED)
@@ -286,6 +301,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await more(update, context, parsed.key)
     elif parsed is not None and parsed.action == CONTEXT:
         await show_context(update, context, parsed.key, parsed.number)
+    elif parsed is not None and parsed.action == WHO:
+        await show_who(update, context, parsed.key, parsed.number)
     elif parsed is not None:
         await sources_page(update, context, parsed.number)
     else:
@@ -357,21 +374,13 @@ async def show_context(
     update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, rank: int
 ) -> None:
     """Send the sentences around a cited one, from the same document of the same index."""
-    state = state_of(context)
     query = update.callback_query
     message = query.message
-    snapshot = state.engine.snapshot  # once: a reload may swap it at any moment
-    entry = await _valid_answer(state, key, message.chat.id if message else None, snapshot)
-    cited = entry.cited_at(rank) if entry else None
-    index = snapshot.index
-    doc_index = (
-        next((i for i, s in enumerate(index.sources) if s.doc == cited.doc), None)
-        if cited
-        else None
-    )
-    if cited is None or doc_index is None or not isinstance(message, Message):
+    found = await _cited_sentence(state_of(context), message, key, rank)
+    if found is None or not isinstance(message, Message):
         await query.answer(texts.EXPIRED, show_alert=True)
         return
+    index, doc_index, cited = found
     await query.answer()
     rows = index.document_rows(doc_index)
     near = [
@@ -382,6 +391,46 @@ async def show_context(
     chunks = render.render_context(rank, index.sources[doc_index], near, cited.position)
     for chunk in chunks:
         await message.reply_text(chunk, do_quote=True)
+
+
+async def show_who(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, rank: int) -> None:
+    """Send every outlet that ran cited sentence `rank` (or a near-duplicate of it)."""
+    query = update.callback_query
+    message = query.message
+    found = await _cited_sentence(state_of(context), message, key, rank)
+    if found is None or not isinstance(message, Message):
+        await query.answer(texts.EXPIRED, show_alert=True)
+        return
+    index, doc_index, cited = found
+    rows = index.document_rows(doc_index)
+    row = next((int(r) for r in rows if int(index.sent_pos[r]) == cited.position), None)
+    if row is None:
+        await query.answer(texts.EXPIRED, show_alert=True)
+        return
+    await query.answer()
+    shown = await who.send_who(message, index, index.texts[row])
+    log.info(
+        "who (button) for user %s: %d documents in %d outlets",
+        update.effective_user.id,
+        len(shown.copies),
+        len(shown.by_outlet()),
+    )
+
+
+async def _cited_sentence(
+    state: BotState, message: object, key: str, rank: int
+) -> tuple[SentenceIndex, int, Cited] | None:
+    """(index, document number, cited sentence) behind a button under an answer given in
+    this chat from the index still in service; None when that answer is gone."""
+    snapshot = state.engine.snapshot  # once: a reload may swap it at any moment
+    chat_id = message.chat.id if isinstance(message, Message) else None
+    entry = await _valid_answer(state, key, chat_id, snapshot)
+    cited = entry.cited_at(rank) if entry else None
+    if cited is None:
+        return None
+    index = snapshot.index
+    doc_index = next((i for i, s in enumerate(index.sources) if s.doc == cited.doc), None)
+    return (index, doc_index, cited) if doc_index is not None else None
 
 
 # --- sources -------------------------------------------------------------------------

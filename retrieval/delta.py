@@ -21,6 +21,7 @@ returns None and the caller merges in full.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 
 import numpy as np
 
@@ -37,9 +38,17 @@ from retrieval.index import (
 from retrieval.models import Document
 from retrieval.normalize import analyze
 
+FRESH_TITLES_KEY = "title_terms_fresh"  # index.derived: titles analyzed by this edit
 # Above this many rows removed plus added, the full merge is about as fast.
 MAX_DELTA_ROWS = 50_000
 _KEY_WORDS = 2  # a sentence key is 16 bytes: two uint64 words
+_path_of = attrgetter("doc")
+# The texts are rewritten as one part past this many parts, or when fewer than
+# this share of their bytes belong to live rows.
+MAX_TEXT_PARTS = 16
+# Postings are spliced run by run up to this many runs, else with whole-array copies.
+MAX_SPLICE_RUNS = 20_000
+MIN_LIVE_TEXT = 0.75
 
 
 def delta_index(
@@ -48,23 +57,31 @@ def delta_index(
     analyzed: Callable[[list[int]], AnalyzedChunk],
     corpus_key: str,
     params: BM25Params,
-    title_terms: dict[str, list[str]] | None = None,
+    title_terms: Callable[[], dict[str, list[str]]] | None = None,
+    empty: Callable[[str, int, type], np.ndarray] | None = None,
 ) -> SentenceIndex | None:
     """The index of `documents` made by editing `old`, or None when a full merge is due.
 
     `analyzed(positions)` returns the analyzed chunk of documents[p] for those
     positions (ascending), documents numbered from 0 in that order. The context
-    field is carried over and edited too when `old` has one.
+    field is carried over and edited too when `old` has one; `title_terms()` gives
+    the analyzed titles of every document, asked only when a kept document's title
+    may hold a term new to the vocabulary (added documents' titles are analyzed
+    here, and left in `index.derived[FRESH_TITLES_KEY]`). `empty(name, length,
+    dtype)` makes the posting arrays (retrieval/store.py `Staging`: straight into
+    files that saving then links instead of writing).
     """
     if old.post_tf is None or old.doc_keys is None or old.params != params:
         return None
     n_old_src = len(old.sources)
-    old_at = {s.doc: i for i, s in enumerate(old.sources)}
+    old_sources, old_digests = old.sources, old.digests
+    old_at = dict(zip(map(_path_of, old_sources), range(n_old_src), strict=True))
     from_old = np.full(len(documents), -1, dtype=np.int64)
-    for j, document in enumerate(documents):
-        i = old_at.get(document.doc)
-        same = i is not None and old.digests[i] == document.digest
-        if same and old.sources[i] == document.source:
+    sources = [d.source for d in documents]
+    for j, i in enumerate(map(old_at.get, map(_path_of, sources))):
+        if i is None or old_digests[i] != documents[j].digest:
+            continue
+        if old_sources[i] is sources[j] or old_sources[i] == sources[j]:  # usually the same object
             from_old[j] = i
     is_kept = from_old >= 0
     kept_src = from_old[is_kept]
@@ -208,15 +225,9 @@ def delta_index(
     ins_tf_all = np.concatenate(ins_tf)
 
     # --- Postings: kept ones renumbered (still sorted), the others inserted in place.
+    kept_df_old = np.diff(old.indptr)
     if len(dropped):
-        keep = ~drop
-        kept_docs = new_id[old.post_docs[keep]]
-        kept_tf = np.asarray(old.post_tf)[keep]
-        kept_df_old = np.diff(old.indptr) - np.bincount(dropped_terms, minlength=len(old_terms))
-    else:
-        kept_docs = new_id[old.post_docs]
-        kept_tf = np.asarray(old.post_tf)
-        kept_df_old = np.diff(old.indptr)
+        kept_df_old = kept_df_old - np.bincount(dropped_terms, minlength=len(old_terms))
     kept_df = np.zeros(n_terms, dtype=np.int64)
     kept_df[old_to_new_term] = kept_df_old
     kept_indptr = np.zeros(n_terms + 1, dtype=np.int64)
@@ -227,16 +238,27 @@ def delta_index(
         ins_docs_all[ins_order],
         ins_tf_all[ins_order],
     )
+    # Where each new posting goes among its term's kept ones (their new numbers are
+    # ascending: kept groups keep their order).
+    new_to_old_term = np.full(n_terms, -1, dtype=np.int64)
+    new_to_old_term[old_to_new_term] = np.arange(len(old_terms))
     positions = np.empty(len(ins_terms), dtype=np.int64)
     bounds = np.flatnonzero(np.r_[True, ins_terms[1:] != ins_terms[:-1], True])
     if not len(ins_terms):
         bounds = bounds[:1]
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         t = int(ins_terms[lo])
-        a, b = int(kept_indptr[t]), int(kept_indptr[t + 1])
-        positions[lo:hi] = a + np.searchsorted(kept_docs[a:b], ins_docs_all[lo:hi])
-    post_docs = np.insert(kept_docs, positions, ins_docs_all.astype(np.int32))
-    post_tf = np.insert(kept_tf, positions, ins_tf_all)
+        positions[lo:hi] = kept_indptr[t]
+        o = int(new_to_old_term[t])
+        if o >= 0:  # a term the old index held
+            a, b = int(old.indptr[o]), int(old.indptr[o + 1])
+            docs = old.post_docs[a:b]
+            if len(dropped):
+                docs = docs[~drop[a:b]]
+            positions[lo:hi] += np.searchsorted(new_id[docs], ins_docs_all[lo:hi])
+    post_docs, post_tf = _spliced(
+        old.post_docs, old.post_tf, new_id, dropped, positions, ins_docs_all, ins_tf_all, empty
+    )
     df = kept_df + np.bincount(ins_terms, minlength=n_terms)
     used = df > 0
     if not used.all():
@@ -254,8 +276,15 @@ def delta_index(
     idf = (
         lucene_idf(df, n_docs) if params.idf == "lucene" else okapi_idf(df, n_docs, params.epsilon)
     )
-    weights = bm25_impacts(post_docs, post_tf, doc_len, idf, df, params)
-    sources = [d.source for d in documents]
+    weights = bm25_impacts(
+        post_docs,
+        post_tf,
+        doc_len,
+        idf,
+        df,
+        params,
+        out=empty("post_weights", len(post_docs), np.float64) if empty else None,
+    )
     index = SentenceIndex(
         params=params,
         corpus_key=corpus_key,
@@ -283,39 +312,79 @@ def delta_index(
         src_map = np.full(n_old_src, -1, dtype=np.int64)
         src_map[kept_src] = np.flatnonzero(is_kept)
         full_map = term_map[old_to_new_term]
+        fresh: dict[str, list[str]] = {}
         index.derived[CONTEXT_KEY] = _edited_context(
-            index, context, src_map, full_map, added_docs, set(extra), title_terms
+            index, context, src_map, full_map, added_docs, set(extra), title_terms, fresh
         )
+        index.derived[FRESH_TITLES_KEY] = fresh
     return index
 
 
+def _spliced(
+    old_docs: np.ndarray,
+    old_tf: np.ndarray,
+    new_id: np.ndarray,
+    dropped: np.ndarray,
+    positions: np.ndarray,
+    ins_docs: np.ndarray,
+    ins_tf: np.ndarray,
+    empty: Callable[[str, int, type], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The old postings without `dropped` (old places, ascending), renumbered by
+    `new_id`, with `ins_*` inserted before the kept postings `positions` (as
+    `np.insert`). A small edit copies the runs between cuts straight into the new
+    arrays: no 18M-posting temporaries (kept copy, renumbered copy, insert masks)."""
+    n_kept = len(old_docs) - len(dropped)
+    sits = dropped - np.arange(len(dropped))  # kept postings before each dropped one
+    cuts = np.unique(np.concatenate([[0, n_kept], positions, sits]))
+    if len(cuts) > MAX_SPLICE_RUNS:
+        keep = np.ones(len(old_docs), dtype=bool)
+        keep[dropped] = False
+        kept_docs, kept_tf = new_id[old_docs[keep]], np.asarray(old_tf)[keep]
+        return (
+            np.insert(kept_docs, positions, ins_docs.astype(np.int32)),
+            np.insert(kept_tf, positions, ins_tf),
+        )
+    n = n_kept + len(positions)
+    out_docs = empty("post_docs", n, np.int32) if empty else np.empty(n, dtype=np.int32)
+    out_tf = empty("post_tf", n, np.int32) if empty else np.empty(n, dtype=np.int32)
+    starts, stops = cuts[:-1], cuts[1:]
+    old_at = starts + np.searchsorted(sits, starts, side="right")
+    out_at = starts + np.searchsorted(positions, starts, side="right")
+    for lo, hi, o, w in zip(
+        starts.tolist(), stops.tolist(), old_at.tolist(), out_at.tolist(), strict=True
+    ):
+        np.take(new_id, old_docs[o : o + hi - lo], out=out_docs[w : w + hi - lo])
+        out_tf[w : w + hi - lo] = old_tf[o : o + hi - lo]
+    placed = positions + np.arange(len(positions))
+    out_docs[placed] = ins_docs
+    out_tf[placed] = ins_tf
+    return out_docs, out_tf
+
+
 def _texts(old: TextColumn, chunk: AnalyzedChunk | None, src: np.ndarray) -> TextColumn:
-    """The texts of the new rows: runs of old rows copied whole, chunk rows appended."""
-    old_len = np.diff(old.offsets)
-    lengths = np.empty(len(src), dtype=np.int64)
+    """The texts of the new rows: old rows keep their bytes where they are, the
+    chunk's texts become one more part (nothing copied); compacted into one part
+    when there are many parts or removed rows' bytes are a large share."""
     row_old = src >= 0
-    lengths[row_old] = old_len[src[row_old]]
-    chunk_off = None
-    if chunk is not None:
+    starts = np.empty(len(src), dtype=np.int64)
+    ends = np.empty(len(src), dtype=np.int64)
+    starts[row_old] = old.starts[src[row_old]]
+    ends[row_old] = old.ends[src[row_old]]
+    parts, files = old.parts, old.files
+    if chunk is not None and chunk.n_rows:
         chunk_len = np.asarray(chunk.text_len, dtype=np.int64)
-        lengths[~row_old] = chunk_len[-1 - src[~row_old]]
         chunk_off = np.zeros(len(chunk_len) + 1, dtype=np.int64)
         np.cumsum(chunk_len, out=chunk_off[1:])
-    offsets = np.zeros(len(src) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    blob = np.empty(int(offsets[-1]), dtype=np.uint8)
-    chunk_blob = np.frombuffer(chunk.text_blob, np.uint8) if chunk is not None else None
-    breaks = np.flatnonzero(np.diff(src) != 1) + 1
-    starts = np.r_[0, breaks].tolist()
-    stops = np.r_[breaks, len(src)].tolist()
-    for lo, hi in zip(starts, stops, strict=True):
-        first, last = int(src[lo]), int(src[hi - 1])
-        if first >= 0:
-            piece = old.blob[old.offsets[first] : old.offsets[last + 1]]
-        else:
-            piece = chunk_blob[chunk_off[-1 - first] : chunk_off[-1 - last + 1]]
-        blob[offsets[lo] : offsets[hi]] = piece
-    return TextColumn(blob, offsets)
+        rows = -1 - src[~row_old]
+        starts[~row_old] = old.bounds[-1] + chunk_off[rows]
+        ends[~row_old] = old.bounds[-1] + chunk_off[rows + 1]
+        parts = (*parts, np.frombuffer(chunk.text_blob, np.uint8))
+        files = (*files, None)
+    texts = TextColumn(parts, starts, ends, files)
+    if len(parts) > MAX_TEXT_PARTS or texts.live_bytes < MIN_LIVE_TEXT * texts.bounds[-1]:
+        return texts.compacted()
+    return texts
 
 
 def _chunk_groups(
@@ -355,7 +424,8 @@ def _edited_context(
     term_map: np.ndarray,
     added_docs: np.ndarray,
     new_terms: set[str],
-    title_terms: dict[str, list[str]] | None,
+    title_terms: Callable[[], dict[str, list[str]]] | None,
+    fresh: dict[str, list[str]],
 ) -> ContextIndex:
     """The context field of `index`: neighbours recomputed (vectorized), title
     postings edited: removed documents out, added documents' titles in, and kept
@@ -368,22 +438,27 @@ def _edited_context(
     terms = term_map[old_terms]
     keep = (members >= 0) & (terms >= 0)
     terms, members = terms[keep], members[keep]
-    known = title_terms if title_terms is not None else {}
     add_terms, add_members = [], []
     added = set(added_docs.tolist())
-
-    def title_of(doc: int) -> list[str]:
-        title = index.sources[doc].title
-        words = known.get(title)
-        if words is None:
-            words = known[title] = analyze(title)
-        return words
-
     for doc in added_docs.tolist():
-        ids = {index.vocab[w] for w in title_of(doc) if w in index.vocab}
+        title = index.sources[doc].title
+        words = fresh.get(title)
+        if words is None:
+            words = fresh[title] = analyze(title)
+        ids = {index.vocab[w] for w in words if w in index.vocab}
         add_terms.extend(ids)
         add_members.extend([doc] * len(ids))
     if new_terms:
+        known = title_terms() if title_terms is not None else {}
+        known.update(fresh)
+
+        def title_of(doc: int) -> list[str]:
+            title = index.sources[doc].title
+            words = known.get(title)
+            if words is None:
+                words = known[title] = fresh[title] = analyze(title)
+            return words
+
         for doc in range(len(index.sources)):
             if doc in added:
                 continue

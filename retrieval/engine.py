@@ -39,7 +39,14 @@ from retrieval.reread import TooManyChanges, read_corpus, save_record
 from retrieval.roots import Roots
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
 from retrieval.segments import NotAnalyzed, incremental_index, save_titles, segments_dir
-from retrieval.store import StaleIndex, corpus_key, load_index, mapped_like, save_index
+from retrieval.store import (
+    StaleIndex,
+    corpus_key,
+    load_index,
+    mapped_like,
+    previous_index,
+    save_index,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,14 +130,20 @@ class Engine:
     def reloading(self) -> bool:
         return self._reload_lock.locked()
 
-    def open(self, progress: ProgressFactory | None = None, verify: bool = False) -> Snapshot:
+    def open(
+        self, progress: ProgressFactory | None = None, verify: bool = False, serve: bool = True
+    ) -> Snapshot:
         """Load the corpus (first time); raises ReloadFailed when nothing can be served.
 
         A cached index whose corpus listing (file sizes and mtimes, retrieval/listing.py)
         is unchanged opens without reading the files; `verify` reads and hashes
-        every file as a reload does.
+        every file as a reload does. `serve=False` (`coverage-bot index`, which only
+        builds and saves) skips the ranking structures that are not stored with the
+        index (look-alike roots, answer-kind flags: seconds at a million sentences).
         """
-        return self._swap(progress, trust_listing=not verify, isolate=False, verify=verify).after
+        return self._swap(
+            progress, trust_listing=not verify, isolate=False, verify=verify, derive=serve
+        ).after
 
     def reload(self, progress: ProgressFactory | None = None) -> ReloadReport:
         """Re-read the corpus and swap in its index; see the module docstring.
@@ -150,6 +163,7 @@ class Engine:
         trust_listing: bool,
         isolate: bool,
         verify: bool = False,
+        derive: bool = True,
     ) -> ReloadReport:
         if not self._reload_lock.acquire(blocking=False):
             raise ReloadInProgress("a reload is already running")
@@ -166,7 +180,7 @@ class Engine:
             if isolate:
                 after = self._load_in_child(progress)
             else:
-                after = self._load(progress, trust_listing, verify=verify)
+                after = self._load(progress, trust_listing, derive=derive, verify=verify)
             self._snapshot = after
             return _compare(before, after)
         finally:
@@ -206,7 +220,9 @@ class Engine:
         try:
             listing = self.roots.list()
             state = segments_dir(self.index_dir)
-            corpus, _ = read_corpus(self.roots, listing, state, limit=IN_PROCESS_MAX_FILES)
+            corpus, _ = read_corpus(
+                self.roots, listing, state, self._snapshot.index, limit=IN_PROCESS_MAX_FILES
+            )
         except (OSError, CorpusError, TooManyChanges) as exc:
             log.info("reload in a child process: %s", exc)
             return None
@@ -301,13 +317,16 @@ class Engine:
             except OSError:
                 listing = None  # load_corpus names the problem
         if trust_listing and listing is not None and self.index_dir is not None:
-            quick = self._cached_by_listing(listing, started)
+            quick = self._cached_by_listing(listing, started, derive)
             if quick is not None:
                 return quick
+        # The index last saved: an update edits it, and unchanged files take their
+        # citations from it instead of being read (retrieval/reread.py).
+        previous = previous_index(self.index_dir, self.params) if self.index_dir else None
         try:
             if self.index_dir is not None and not verify:
                 state = segments_dir(self.index_dir)
-                corpus, _ = read_corpus(self.roots, listing, state)
+                corpus, _ = read_corpus(self.roots, listing, state, previous)
             else:
                 corpus = self.roots.load()
         except CorpusError as exc:
@@ -317,7 +336,7 @@ class Engine:
             raise ReloadFailed(f"no usable document in {self.corpus_dir} ({reasons})")
         key = corpus_key(corpus.documents, self.params)
         try:
-            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress)
+            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress, previous)
         except NotAnalyzed as exc:  # a segment went missing: read every file after all
             log.info("reading every file: %s", exc)
             try:
@@ -325,7 +344,7 @@ class Engine:
             except CorpusError as exc2:
                 raise ReloadFailed(str(exc2)) from exc2
             key = corpus_key(corpus.documents, self.params)
-            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress)
+            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress, previous)
         if listing is not None and self.index_dir is not None and cache_error is None:
             try:
                 save_listing(self.index_dir / key, listing, corpus.problems)
@@ -337,7 +356,9 @@ class Engine:
         seconds = time.perf_counter() - started
         return Snapshot(index, corpus.problems, time.time(), seconds, from_cache, cache_error)
 
-    def _cached_by_listing(self, listing: Listing, started: float) -> Snapshot | None:
+    def _cached_by_listing(
+        self, listing: Listing, started: float, derive: bool = True
+    ) -> Snapshot | None:
         """The cached index, if the corpus files look exactly as when it was read."""
         assert self.index_dir is not None
         found = cached_key_for(self.index_dir, listing)
@@ -349,7 +370,8 @@ class Engine:
         except StaleIndex as exc:
             log.info("reading the corpus: %s", exc)
             return None
-        _derive(index)
+        if derive:
+            _derive(index)
         seconds = time.perf_counter() - started
         return Snapshot(index, problems, time.time(), seconds, True, None)
 
@@ -358,7 +380,10 @@ class Engine:
         corpus: Corpus,
         key: str,
         progress: ProgressFactory | None,
+        previous: SentenceIndex | None = None,
     ) -> tuple[SentenceIndex, bool, str | None]:
+        if previous is not None and previous.corpus_key == key:
+            return previous, True, None
         if self.index_dir is not None:
             try:
                 return load_index(self.index_dir, key, self.params), True, None
@@ -369,7 +394,9 @@ class Engine:
         if self.index_dir is None:
             index = build_index(corpus.documents, key, self.params, progress=tick)
         else:
-            index, _ = incremental_index(corpus.documents, key, self.params, self.index_dir, tick)
+            index, _ = incremental_index(
+                corpus.documents, key, self.params, self.index_dir, tick, previous=previous
+            )
         index.build_seconds = time.perf_counter() - started
         cache_error = None
         if self.index_dir is not None:

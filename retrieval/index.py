@@ -15,10 +15,12 @@ place such a sentence occurs, so a hit cites all its sources.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import multiprocessing
 import os
 import threading
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -45,10 +47,30 @@ class BM25Params:
 
 @dataclass(slots=True)
 class TextColumn:
-    """Many strings in one UTF-8 blob: far lighter than millions of str objects."""
+    """Many strings as UTF-8 bytes in a few blobs: far lighter than millions of str objects.
 
-    blob: np.ndarray  # uint8
-    offsets: np.ndarray  # int64, len n + 1
+    Row i is bytes starts[i]:ends[i] of the parts laid end to end, inside one part.
+    A build writes one part in row order. An incremental edit (retrieval/delta.py)
+    appends a part holding the new rows' texts and leaves the old parts as they
+    are, so a saved part is linked into the next index version instead of copied
+    (270 MB at a million sentences); removed rows' bytes stay until `compacted`.
+    """
+
+    parts: tuple[np.ndarray, ...]  # uint8
+    starts: np.ndarray  # int64, per row
+    ends: np.ndarray  # int64, per row
+    files: tuple[str | None, ...] = ()  # the file each part is mapped from, if any
+    bounds: list[int] = field(init=False)  # where each part starts, and the total
+
+    def __post_init__(self) -> None:
+        self.bounds = [0, *np.cumsum([len(p) for p in self.parts]).tolist()]
+        if not self.files:
+            self.files = (None,) * len(self.parts)
+
+    @classmethod
+    def contiguous(cls, blob: np.ndarray, offsets: np.ndarray) -> TextColumn:
+        """Row i is blob[offsets[i]:offsets[i + 1]]."""
+        return cls((blob,), offsets[:-1], offsets[1:])
 
     @classmethod
     def from_strings(cls, texts: Iterable[str]) -> TextColumn:
@@ -56,13 +78,37 @@ class TextColumn:
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=offsets[1:])
         blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        return cls(blob, offsets)
+        return cls.contiguous(blob, offsets)
 
     def __len__(self) -> int:
-        return len(self.offsets) - 1
+        return len(self.starts)
 
     def __getitem__(self, i: int) -> str:
-        return self.blob[self.offsets[i] : self.offsets[i + 1]].tobytes().decode("utf-8")
+        start, end = int(self.starts[i]), int(self.ends[i])
+        part = 0
+        if len(self.parts) > 1:
+            part = min(bisect_right(self.bounds, start), len(self.parts)) - 1
+        base = self.bounds[part]
+        return self.parts[part][start - base : end - base].tobytes().decode("utf-8")
+
+    @property
+    def live_bytes(self) -> int:
+        return int((self.ends - self.starts).sum())
+
+    def compacted(self) -> TextColumn:
+        """The same texts in one part, in row order (no bytes of removed rows)."""
+        lengths = self.ends - self.starts
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        whole = self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
+        blob = np.empty(int(offsets[-1]), dtype=np.uint8)
+        # Runs of rows whose texts already lie back to back are copied in one piece.
+        breaks = np.flatnonzero(self.starts[1:] != self.ends[:-1]) + 1
+        firsts = np.r_[0, breaks].tolist() if len(lengths) else []
+        lasts = np.r_[breaks, len(lengths)].tolist() if len(lengths) else []
+        for lo, hi in zip(firsts, lasts, strict=True):
+            blob[offsets[lo] : offsets[hi]] = whole[self.starts[lo] : self.ends[hi - 1]]
+        return TextColumn.contiguous(blob, offsets)
 
 
 # From this many bm25 docs on, scoring and the evidence look-ups run compiled
@@ -659,7 +705,9 @@ def index_from_chunks(
     text_len = np.concatenate([c.text_len for c in chunks]) if chunks else np.empty(0, np.int64)
     offsets = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(text_len, out=offsets[1:])
-    texts = TextColumn(np.frombuffer(b"".join(c.text_blob for c in chunks), np.uint8), offsets)
+    texts = TextColumn.contiguous(
+        np.frombuffer(b"".join(c.text_blob for c in chunks), np.uint8), offsets
+    )
 
     def column(name: str) -> np.ndarray:
         parts = [getattr(c, name) for c in chunks]
@@ -696,12 +744,13 @@ def bm25_impacts(
     idf: np.ndarray,
     df: np.ndarray,
     params: BM25Params,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Every posting's BM25 impact, idf × tf·(k1 + 1) / (tf + k1·(1 − b + b·len/avgdl)).
 
-    In place where it can (three float64 arrays of every posting at a million
-    sentences would be 450 MB of temporaries). A full merge and an incremental
-    edit both call this, so their impacts are equal to the last bit.
+    No temporary as long as the postings besides the result (each would be 145 MB
+    at a million sentences). A full merge and an incremental edit both call this,
+    so their impacts are equal to the last bit.
     """
     n_docs = len(doc_len)
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
@@ -711,15 +760,30 @@ def bm25_impacts(
         doc_norm *= params.b / avgdl
         doc_norm += 1.0 - params.b
         doc_norm *= params.k1
-    norm = doc_norm[post_docs]
-    del doc_norm
-    weights = post_tf.astype(np.float64)
-    norm += weights
-    weights *= params.k1 + 1.0
-    weights /= norm
-    del norm
-    weights *= np.repeat(idf, df)
+    # Nearly every posting has tf 1 (a term rarely repeats in a sentence): its factor
+    # (k1 + 1) / (1 + norm) is one per sentence, gathered; the few others are
+    # computed alone (the same operations as for any tf, so the same bits). Done by
+    # blocks of whole terms, ~1M postings each: block temporaries stay small, where
+    # whole-array ones cost more in fresh pages than in arithmetic.
+    once = np.float64(params.k1 + 1.0) / (doc_norm + 1.0)
+    weights = np.empty(len(post_docs), dtype=np.float64) if out is None else out
+    indptr = np.zeros(len(df) + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    firsts = np.searchsorted(indptr, np.arange(0, len(post_docs), _IMPACT_BLOCK), side="right")
+    cuts = [*np.unique(firsts - 1).tolist(), len(df)] if len(post_docs) else [0, len(df)]
+    for t0, t1 in itertools.pairwise(cuts):
+        a, b = int(indptr[t0]), int(indptr[t1])
+        block, docs, tfs = weights[a:b], post_docs[a:b], post_tf[a:b]
+        np.take(once, docs, out=block)
+        repeated = np.flatnonzero(tfs != 1)
+        if len(repeated):
+            tf = tfs[repeated].astype(np.float64)
+            block[repeated] = tf * (params.k1 + 1.0) / (tf + doc_norm[docs[repeated]])
+        block *= np.repeat(idf[t0:t1], df[t0:t1])
     return weights
+
+
+_IMPACT_BLOCK = 1 << 20
 
 
 def _group_rows(keys: bytes, n_terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

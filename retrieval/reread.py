@@ -3,10 +3,17 @@
 Reading and hashing every file is 10 s at 94k files, twice the budget of a
 one-file update. So beside the analyzed segments (retrieval/segments.py),
 `files.json` keeps what the last read found for each file: its listing entry
-(size, mtime and ctime in ns, retrieval/listing.py) and its citation, digest and
-body offset, or the problems it had. A file whose entry is unchanged is taken
-from there without being opened (its Document has no text: its analysis is in a
-segment under its digest); every other file is read as `load_corpus` reads it.
+(size, mtime and ctime in ns, retrieval/listing.py), digest and body offset, or
+the problems it had. A file whose entry is unchanged is taken from there without
+being opened (its Document has no text: its analysis is in a segment under its
+digest); every other file is read as `load_corpus` reads it.
+
+The citation of an unchanged file is taken from the previous index, which holds
+every document's citation and digest: the digest is of the file's bytes, front
+matter included, so the same path and digest mean the same citation. The record
+does not repeat the citations (parsing and writing 94k of them twice cost ~1 s
+of a one-file update); a file the previous index does not hold with the recorded
+digest is read. Without a previous index every file is read.
 
 Why this is safe for a reload, which must see every content change: writing a
 file always sets its ctime to the current time, and no tool can set a ctime
@@ -26,24 +33,25 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import fields, replace
+from dataclasses import replace
+from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
 
 from retrieval.corpus import SOURCES_FILE, Corpus
+from retrieval.index import SentenceIndex
 from retrieval.listing import RACY_NS, Listing
-from retrieval.models import Document, Problem, Source
+from retrieval.models import Document, Problem
 from retrieval.roots import Roots
 
 log = logging.getLogger(__name__)
 
 FILES_RECORD = "files.json"
-_RECORD_FORMAT = 3  # 3: columns
-_SOURCE_FIELDS = tuple(f.name for f in fields(Source))
-assert _SOURCE_FIELDS[0] == "doc", "the record stores a citation's other fields after its path"
-_source_values = attrgetter(*_SOURCE_FIELDS)  # not asdict: it deep-copies, 2 s at 94k files
+_RECORD_FORMAT = 4  # 3: columns; 4: citations taken from the previous index
+_path_of = attrgetter("doc")
+_document_path = attrgetter("source.doc")
 # The record this process last read or wrote, by state folder, with the Documents of
 # its rows: a serving process's next reload neither parses 94k entries nor makes
 # their objects again. Trusted only while the file's (inode, size, mtime) is the same.
@@ -55,11 +63,16 @@ class TooManyChanges(Exception):
 
 
 def read_corpus(
-    roots: Roots, listing: Listing | None, state_dir: Path, limit: int | None = None
+    roots: Roots,
+    listing: Listing | None,
+    state_dir: Path,
+    previous: SentenceIndex | None,
+    limit: int | None = None,
 ) -> tuple[Corpus, int]:
     """(the corpus, number of files opened) of the folders `roots` names.
 
-    Documents taken from the record have an empty text and their stored digest.
+    Documents taken from the record have an empty text, their stored digest and
+    `previous`'s citation (the index last built; None: every file is read).
     With `limit`, raises TooManyChanges instead of opening more files than that.
     """
     record = _read_record(state_dir) if listing is not None else None
@@ -74,7 +87,8 @@ def read_corpus(
         corpus = roots.load()
         return corpus, len(listing.files) if listing is not None else -1
     try:
-        return _read_changed(roots, listing, record, limit, _kept_documents(state_dir, record))
+        made = _kept_documents(state_dir, record)
+        return _read_changed(roots, listing, record, limit, made, previous)
     except (ValueError, TypeError, KeyError) as exc:
         if limit is not None:
             raise TooManyChanges(f"file record in {state_dir} malformed") from exc
@@ -88,23 +102,32 @@ def _read_changed(
     record: dict,
     limit: int | None,
     made: list[Document | None] | None,
+    previous: SentenceIndex | None,
 ) -> tuple[Corpus, int]:
     """Files whose entry is unchanged from the record; the others read. Columns are
     compared whole (94k files: a Python loop of per-file comparisons took seconds)."""
     paths: list[str] = record["paths"]
     stats = record["stats"]  # [sizes, mtimes, ctimes]
-    digests, offsets, sources = record["digests"], record["offsets"], record["sources"]
+    digests, offsets = record["digests"], record["offsets"]
     reasons: dict[str, list[str]] = record["problems"]
     n = len(paths)
-    if not (len(digests) == len(offsets) == len(sources) == n and all(len(c) == n for c in stats)):
+    if not (len(digests) == len(offsets) == n and all(len(c) == n for c in stats)):
         raise ValueError("columns of different lengths")
+    if made is None:  # citations from the previous index, where it holds the same file
+        made = [None] * n
+        if previous is not None:  # dict and map calls iterate in C: 94k rows
+            sources, previous_digests = previous.sources, previous.digests
+            held = dict(zip(map(_path_of, sources), range(len(sources)), strict=True))
+            for i, j in enumerate(map(held.get, paths)):
+                if j is not None and digests[i] is not None and previous_digests[j] == digests[i]:
+                    made[i] = Document(sources[j], "", offsets[i], digests[i])
     current = list(zip(*listing.files, strict=True)) if listing.files else [[], [], [], []]
     now_paths = list(current[0])
     if now_paths == paths:
         at = np.arange(n)
     else:
-        where = {p: i for i, p in enumerate(paths)}
-        at = np.fromiter((where.get(p, -1) for p in now_paths), np.int64, len(now_paths))
+        where = dict(zip(paths, range(n), strict=True))
+        at = np.fromiter(map(where.get, now_paths, repeat(-1)), np.int64, len(now_paths))
     known = at >= 0
     safe = np.where(known, at, 0)
     same = known.copy()
@@ -112,6 +135,12 @@ def _read_changed(
         same &= np.asarray(column, dtype=np.int64)[safe] == np.asarray(now, dtype=np.int64)
     # Racy entries: modified too close to the recorded listing to trust the mtime.
     same &= np.asarray(current[2], dtype=np.int64) < int(record["taken_ns"]) - RACY_NS
+    # A document the record knows but no citation was found for is read; a file that
+    # had no document (its problems recorded) needs none.
+    held = np.fromiter(
+        (m is not None or d is None for m, d in zip(made, digests, strict=True)), bool, n
+    )
+    same &= held[safe]
     if limit is not None:
         # Added or changed files, and removed ones: a removal changes the index too.
         removed = n - int(np.unique(at[known]).size)
@@ -123,12 +152,9 @@ def _read_changed(
     opened = 0
     for rel, i, ok in zip(now_paths, safe.tolist(), same.tolist(), strict=True):
         if ok:
-            document = made[i] if made is not None else None
+            document = made[i]
             if document is not None:
                 documents.append(document)
-            elif sources[i] is not None:
-                source = Source(rel, *sources[i])
-                documents.append(Document(source, "", offsets[i], digests[i]))
             if rel in reasons:
                 problems.extend(Problem(rel, r) for r in reasons[rel])
             continue
@@ -143,16 +169,17 @@ def _read_changed(
 def save_record(state_dir: Path, listing: Listing, corpus: Corpus) -> None:
     """Remember what reading `corpus` under `listing` found, for the next read_corpus."""
     paths = [e[0] for e in listing.files]
-    row = {p: i for i, p in enumerate(paths)}
+    row = dict(zip(paths, range(len(paths)), strict=True))
     digests: list[str | None] = [None] * len(paths)
     offsets: list[int] = [0] * len(paths)
-    sources: list[tuple | None] = [None] * len(paths)
-    for document in corpus.documents:
-        i = row.get(document.doc)
+    # The Documents of the rows, texts dropped: a serving process's next reload uses them.
+    made: list[Document | None] = [None] * len(paths)
+    documents = corpus.documents
+    for i, document in zip(map(row.get, map(_document_path, documents)), documents, strict=True):
         if i is not None:
             digests[i] = document.digest
             offsets[i] = document.body_offset
-            sources[i] = _source_values(document.source)[1:]  # doc is the path itself
+            made[i] = replace(document, text="") if document.text else document
     problems: dict[str, list[str]] = {}
     walk_problems = []
     for problem in corpus.problems:
@@ -170,7 +197,6 @@ def save_record(state_dir: Path, listing: Listing, corpus: Corpus) -> None:
         "stats": [list(c) for c in columns],
         "digests": digests,
         "offsets": offsets,
-        "sources": sources,
         "problems": problems,
     }
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -182,11 +208,6 @@ def save_record(state_dir: Path, listing: Listing, corpus: Corpus) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    made: list[Document | None] = [None] * len(paths)
-    for document in corpus.documents:
-        i = row.get(document.doc)
-        if i is not None:
-            made[i] = replace(document, text="") if document.text else document
     _kept[state_dir] = (_stamp(state_dir / FILES_RECORD), record, made)
 
 
@@ -208,7 +229,7 @@ def _read_record(state_dir: Path) -> dict | None:
         record = json.loads((state_dir / FILES_RECORD).read_text(encoding="utf-8"))
         if record.get("format") != _RECORD_FORMAT:
             return None
-        for name in ("taken_ns", "skipped", "walk_problems", "paths", "stats", "sources"):
+        for name in ("taken_ns", "skipped", "walk_problems", "paths", "stats", "digests"):
             record[name]
         return record
     except FileNotFoundError:

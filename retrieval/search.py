@@ -31,14 +31,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.answerability import NONE, Answerability, AnswerRule, Outcome
+from retrieval.answerability import ANSWER, NONE, RELATED, Answerability, AnswerRule, Outcome
 from retrieval.arabic_roots import root_of, roots_of
 from retrieval.context import compiled_evidence, context_of, context_weights
+from retrieval.features import Candidates
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
 from retrieval.ngrams import ngrams_of
 from retrieval.normalize import analyze, analyze_keyed, iter_word_spans
 from retrieval.qtype import Asks, asks_for, evidence_flags
+from retrieval.rerank import Reranker, default_ranker, rerank_head
+from retrieval.synonyms import synonyms_of
 from retrieval.variants import clitic_variants, spelling_variants
 
 DEFAULT_MIN_COVERAGE = 0.3
@@ -93,10 +96,16 @@ class Ranking:
     ngram_limit: int = 5  # look-alikes per question term, most alike first
     ngram_coverage: float = 0.5  # share of a term's weight a look-alike match covers, × Dice
     root_similarity: float = 0.7  # the "Dice" given to a same-root term (retrieval/arabic_roots.py)
+    # Corpus word-vector neighbours (retrieval/synonyms.py) as look-alikes, "Dice" =
+    # synonym_similarity × cosine; 0 turns them off.
+    synonym_similarity: float = 0.0
+    synonym_min_cosine: float = 0.6
+    synonym_limit: int = 3
+    rerank: bool = True  # re-order the best candidates with the learned model (retrieval/rerank.py)
 
     @classmethod
     def plain(cls) -> Ranking:
-        return cls(0.0, 0.0, False, 0.0, 0.0, ngram_coverage=0.0, root_similarity=0.0)
+        return cls(0.0, 0.0, False, 0.0, 0.0, ngram_coverage=0.0, root_similarity=0.0, rerank=False)
 
 
 DEFAULT_RANKING = Ranking()
@@ -112,12 +121,14 @@ def search(
     ranking: Ranking = DEFAULT_RANKING,
     answer_rule: AnswerRule = DEFAULT_ANSWER_RULE,
     allowed: np.ndarray | None = None,
+    reranker: Reranker | None = None,
 ) -> SearchResult:
     """The relevant hits ranked offset+1 … offset+k for `question`.
 
     `allowed` (bool per `index.sources`, retrieval/filters.py) keeps only the candidates
     some allowed document holds, before anything is ranked, and hits cite only those
-    documents; None searches everything.
+    documents; None searches everything. `reranker` replaces the shipped model of
+    retrieval/rerank.py (used when `ranking.rerank`).
     """
     terms = analyze(question)
     groups = _term_groups(index, terms)
@@ -126,6 +137,10 @@ def search(
     base_ids, base_weights = _base_terms(query_ids, alike, ranking)
     asked = asks_for(question) if groups else None
     kind = asked if ranking.evidence_weight > 0 else None
+    if not ranking.rerank:
+        reranker = None
+    elif reranker is None:
+        reranker = default_ranker()
     docs, scores = _best_relevant(
         index,
         groups,
@@ -135,12 +150,16 @@ def search(
         ranking,
         kind,
         min_coverage,
-        offset + k + 1,
+        max(offset + k + 1, reranker.depth if reranker else 0),
         allowed,
     )
     if len(docs) == 0:
         return SearchResult(question, tuple(terms), [], False)
+    # The outcome reads the first stage's best: the answer rule was set on its evidence.
     best = _answerability(index, groups, alike, docs[:KIND_FROM_TOP], ranking, asked)
+    if reranker is not None:
+        candidates = _candidates(index, terms, groups, alike, docs, scores, asked)
+        docs, scores = rerank_head(reranker, candidates)
     page_docs = docs[offset : offset + k]
     matched = _highlight_terms(index, terms)
     hits = [
@@ -148,7 +167,32 @@ def search(
         for i, doc in enumerate(page_docs)
     ]
     outcome = best.outcome(answer_rule) if hits else NONE
+    if outcome == ANSWER and reranker is not None and scores[0] < reranker.related_under:
+        outcome = RELATED  # the model doubts even its best sentence
     return SearchResult(question, tuple(terms), hits, len(docs) > offset + k, outcome, best)
+
+
+def _candidates(
+    index: SentenceIndex,
+    terms: list[str],
+    groups: list[_TermGroup],
+    alike: list[tuple[int, int, float]],
+    docs: np.ndarray,
+    scores: np.ndarray,
+    kind: Asks | None,
+) -> Candidates:
+    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
+    return Candidates(
+        index,
+        tuple(terms),
+        tuple(g.term for g in groups),
+        tuple(g.term_ids for g in groups),
+        weights,
+        tuple(alike),
+        docs,
+        scores,
+        kind,
+    )
 
 
 def _answerability(
@@ -417,6 +461,17 @@ def _look_alikes(
             for term_id in roots.get(root_of(group.term), ()):
                 if term_id not in seen:
                     out.append((g, term_id, ranking.root_similarity))
+    if ranking.synonym_similarity > 0:
+        vectors = synonyms_of(index)
+        for g, group in enumerate(groups):
+            seen = {term_id for h, term_id, _ in out if h == g} | set(group.term_ids)
+            for own in group.term_ids[:1]:
+                for term_id, cosine in vectors.similar(
+                    own, ranking.synonym_min_cosine, ranking.synonym_limit
+                ):
+                    if term_id not in seen:
+                        seen.add(term_id)
+                        out.append((g, term_id, ranking.synonym_similarity * cosine))
     return out
 
 

@@ -29,8 +29,9 @@ from retrieval.normalize import PIPELINE_VERSION
 
 # 2: float64 impacts, context field stored; 3: context as neighbours + titles; 4: n-gram map;
 # 5: vocabulary sorted (numbering independent of how the corpus was cut into segments);
-# 6: term frequencies and sentence keys stored (an update edits the previous index)
-FORMAT_VERSION = 6
+# 6: term frequencies and sentence keys stored (an update edits the previous index);
+# 7: texts in parts (an update links the previous version's parts instead of copying them)
+FORMAT_VERSION = 7
 _ARRAYS = (
     "sent_doc", "sent_pos", "sent_start", "sent_end", "doc_rows", "dup_indptr", "dup_rows",
     "doc_len", "idf", "indptr", "post_docs", "post_weights", "post_tf", "doc_keys",
@@ -51,6 +52,32 @@ class StaleIndex(Exception):
     """The cache holds no usable index for this corpus; build one."""
 
 
+STAGED_KEY = "staged"  # index.derived: array name -> (its file, the array), see Staging
+
+
+class Staging:
+    """Index arrays made straight into `.npy` files of a temporary folder beside the
+    index versions. `save_index` links such a file into the new version instead of
+    writing the array again: an incremental edit's postings (290 MB at a million
+    sentences) are then written once, by the arithmetic that makes them. The folder
+    goes at the next save (leftovers of interrupted writes are pruned)."""
+
+    def __init__(self, cache_dir: str | os.PathLike[str]) -> None:
+        cache = Path(cache_dir)
+        cache.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=".staging.", dir=cache))
+        self.arrays: dict[str, tuple[Path, np.ndarray]] = {}
+
+    def empty(self, name: str, length: int, dtype: type) -> np.ndarray:
+        if not length:  # nothing to map
+            return np.empty(0, dtype=dtype)
+        path = self.folder / f"{name}.npy"
+        mapped = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(length,))
+        array = mapped.view(np.ndarray)
+        self.arrays[name] = (path, array)
+        return array
+
+
 def corpus_key(documents: list[Document], params: BM25Params) -> str:
     """Names the corpus content + pipeline + parameters: equal keys, equal indexes."""
     digest = hashlib.sha256()
@@ -69,8 +96,17 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
     final = cache / index.corpus_key
     tmp = Path(tempfile.mkdtemp(prefix=f".{index.corpus_key}.", dir=cache))
     try:
+        staged = index.derived.get(STAGED_KEY) or {}
         for name in _ARRAYS:
-            np.save(tmp / f"{name}.npy", getattr(index, name), allow_pickle=False)
+            array = getattr(index, name)
+            path, made = staged.get(name, (None, None))
+            if made is array and len(array):
+                try:
+                    os.link(path, tmp / f"{name}.npy")
+                    continue
+                except OSError:  # gone, or links refused: written below
+                    pass
+            np.save(tmp / f"{name}.npy", array, allow_pickle=False)
         # The context field is derived from the arrays above, but deriving it takes
         # seconds at a million sentences: stored, start-up only maps it.
         context = context_of(index)
@@ -81,8 +117,7 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
             np.save(tmp / f"ngram_{name}.npy", getattr(ngrams, name), allow_pickle=False)
         grams = sorted(ngrams.gram_ids, key=ngrams.gram_ids.__getitem__)
         (tmp / "ngrams.json").write_text(json.dumps(grams, ensure_ascii=False), encoding="utf-8")
-        np.save(tmp / "text_blob.npy", index.texts.blob, allow_pickle=False)
-        np.save(tmp / "text_offsets.npy", index.texts.offsets, allow_pickle=False)
+        _save_texts(index.texts, tmp)
         terms = sorted(index.vocab, key=index.vocab.__getitem__)
         (tmp / "vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
         meta = {
@@ -100,6 +135,7 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
             "n_sentences": index.n_sentences,
             "n_docs": index.n_docs,
             "n_terms": len(index.vocab),
+            "text_parts": len(index.texts.parts),
         }
         # The manifest is written last: a folder without one is incomplete.
         (tmp / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -109,6 +145,7 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    index.derived.pop(STAGED_KEY, None)  # linked: the staging folder goes with the prune
     _prune(cache, keep=final)
     return final
 
@@ -136,7 +173,7 @@ def load_index(
             name: np.load(folder / f"{name}.npy", mmap_mode=mode, allow_pickle=False).view(
                 np.ndarray
             )
-            for name in (*_ARRAYS, "text_blob", "text_offsets", *_CONTEXT_FILES, *_NGRAM_FILES)
+            for name in (*_ARRAYS, "text_starts", "text_ends", *_CONTEXT_FILES, *_NGRAM_FILES)
         }
         context = ContextIndex(*(arrays.pop(f"context_{name}") for name in _CONTEXT_ARRAYS))
         grams = json.loads((folder / "ngrams.json").read_text(encoding="utf-8"))
@@ -151,7 +188,7 @@ def load_index(
             corpus_key=key,
             sources=_sources(meta),
             digests=list(meta["digests"]),
-            texts=TextColumn(arrays.pop("text_blob"), arrays.pop("text_offsets")),
+            texts=_load_texts(folder, manifest["text_parts"], arrays, mode),
             vocab={term: i for i, term in enumerate(terms)},
             build_seconds=float(meta.get("build_seconds", 0.0)),
             **arrays,
@@ -188,17 +225,39 @@ def mapped_like(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Sent
     folder = Path(cache_dir) / index.corpus_key
     arrays = {
         name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
-        for name in (*_ARRAYS, "text_blob", "text_offsets")
+        for name in (*_ARRAYS, "text_starts", "text_ends")
     }
     for name in _ARRAYS:
         if arrays[name].shape != getattr(index, name).shape:
             raise StaleIndex(f"saved {name} has another shape")
-    texts = TextColumn(arrays.pop("text_blob"), arrays.pop("text_offsets"))
-    if len(texts.blob) != len(index.texts.blob) or len(texts) != len(index.texts):
+    texts = _load_texts(folder, len(index.texts.parts), arrays, "r")
+    if texts.bounds != index.texts.bounds or len(texts) != len(index.texts):
         raise StaleIndex("saved texts have another length")
     mapped = replace(index, texts=texts, _local=threading.local(), derived={}, **arrays)
     mapped.derived.update(index.derived)
     return mapped
+
+
+def _save_texts(texts: TextColumn, folder: Path) -> None:
+    """Write the text parts; a part mapped from a saved file is hard-linked (no copy)."""
+    for number, (part, source) in enumerate(zip(texts.parts, texts.files, strict=True)):
+        target = folder / f"text_part_{number}.npy"
+        if source is not None:
+            try:
+                os.link(source, target)
+                continue
+            except OSError:  # another file system, or links refused: copy it
+                pass
+        np.save(target, part, allow_pickle=False)
+    np.save(folder / "text_starts.npy", texts.starts, allow_pickle=False)
+    np.save(folder / "text_ends.npy", texts.ends, allow_pickle=False)
+
+
+def _load_texts(folder: Path, n_parts: int, arrays: dict, mode: str | None) -> TextColumn:
+    files = [folder / f"text_part_{number}.npy" for number in range(int(n_parts))]
+    parts = [np.load(f, mmap_mode=mode, allow_pickle=False).view(np.ndarray) for f in files]
+    mapped = tuple(str(f) if mode else None for f in files)
+    return TextColumn(tuple(parts), arrays.pop("text_starts"), arrays.pop("text_ends"), mapped)
 
 
 def previous_index(cache_dir: str | os.PathLike[str], params: BM25Params) -> SentenceIndex | None:
@@ -281,7 +340,8 @@ def _check_shapes(index: SentenceIndex, manifest: dict) -> None:
         and len(index.post_docs) == len(index.post_weights) == int(index.indptr[-1])
         and len(index.post_tf) == len(index.post_docs),
         "keys": index.doc_keys.shape == (n_docs, 2),
-        "texts": int(index.texts.offsets[-1]) == len(index.texts.blob) if n_rows else True,
+        "texts": len(index.texts.ends) == n_rows
+        and (not n_rows or (int(index.texts.ends.max()) <= index.texts.bounds[-1])),
         "sources": len(index.sources) == len(index.digests),
     }
     for what, ok in checks.items():

@@ -99,7 +99,7 @@ def test_start_shows_help_with_examples_and_admin_commands_only_to_admins(bot: R
     assert "/reload" not in member_help
     everyone = [c["command"] for c in bot.api.commands()]
     admin_menu = [c["command"] for c in bot.api.commands({"type": "chat", "chat_id": ADMIN})]
-    assert everyone == ["start", "help", "ask", "sources", "timeline"]
+    assert everyone == ["start", "help", "ask", "sources", "timeline", "who"]
     assert admin_menu == [*everyone, "reload", "stats", "gaps", "add", "remove", "feeds"]
 
 

@@ -14,6 +14,7 @@ from bot.answers import (
     CONTEXT,
     MORE,
     SOURCES,
+    WHO,
     Answer,
     AnswerCache,
     Cited,
@@ -21,6 +22,7 @@ from bot.answers import (
     more_data,
     parse_button,
     sources_data,
+    who_data,
 )
 from bot.logs import REDACTED, forget_secret, hide_secret, redact
 from bot.policy import Access, RateLimiter
@@ -83,16 +85,35 @@ def test_rate_limiter_forgets_idle_users_instead_of_growing_forever():
 def test_button_data_fits_telegrams_64_bytes_and_reads_back():
     cache = AnswerCache()
     key = cache.put(Answer("سؤال طويل " * 50, "gen", 5, 5, (Cited(1, "a.txt", 0),)))
-    for data in (more_data(key), context_data(key, 50), sources_data(999)):
+    for data in (more_data(key), context_data(key, 50), who_data(key, 50), sources_data(999)):
         assert len(data.encode()) <= 64
     assert parse_button(more_data(key)).action == MORE
     context = parse_button(context_data(key, 4))
     assert (context.action, context.key, context.number) == (CONTEXT, key, 4)
     assert parse_button(sources_data(3)).action == SOURCES
+    who = parse_button(who_data(key, 2))
+    assert (who.action, who.key, who.number) == (WHO, key, 2)
 
 
 @pytest.mark.parametrize(
-    "data", [None, "", "m", "m:", "c:key", "c:key:0", "c:key:-1", "c:key:x", "s:0", "x:1", "m:a:b"]
+    "data",
+    [
+        None,
+        "",
+        "m",
+        "m:",
+        "c:key",
+        "c:key:0",
+        "c:key:-1",
+        "c:key:x",
+        "s:0",
+        "x:1",
+        "m:a:b",
+        "w:key",
+        "w::1",
+        "w:key:0",
+        "w:key:1:2",
+    ],
 )
 def test_made_up_button_data_is_not_understood(data: str | None):
     assert parse_button(data) is None

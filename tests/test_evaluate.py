@@ -281,13 +281,14 @@ def test_eval_on_the_seed_questions_reads_no_corpus_file_once_the_index_is_built
     assert opened == []
     assert "\r" not in stderr
     # The scores eval gave when it still loaded the corpus a second time (equal then),
-    # as the stemmer and answerability rules of PIPELINE_VERSION 3 have since moved them.
+    # as the stemmer and answerability rules of PIPELINE_VERSION 3 and the re-ranker
+    # (retrieval/rerank.py) have since moved them.
     assert scores == {
         "questions": 68, "answerable": 48, "unanswerable": 20,
-        "recall@1": 0.7917, "recall@5": 0.8958, "recall@10": 0.8958, "mrr@10": 0.8278,
+        "recall@1": 0.7917, "recall@5": 0.8958, "recall@10": 0.8958, "mrr@10": 0.8253,
         "no_hits": 0.2059, "unanswerable_no_hits": 0.65, "answerable_no_hits": 0.0208,
-        "outcome_answer": 0.75, "outcome_related": 0.0441, "outcome_none": 0.2059,
-        "unanswerable_answered": 0.25,
+        "outcome_answer": 0.7353, "outcome_related": 0.0588, "outcome_none": 0.2059,
+        "unanswerable_answered": 0.2,
     }  # fmt: skip
 
 
@@ -299,11 +300,12 @@ def test_eval_on_arcd_reads_only_the_documents_with_answer_spans_and_draws_no_ba
     assert opened == [f"arcd_{n:03d}.txt" for n in range(1, 13)]
     assert stderr == ""
     # The scores eval gave when it still loaded the corpus a second time (equal then),
-    # as the stemmer and answerability rules of PIPELINE_VERSION 3 have since moved them.
+    # as the stemmer and answerability rules of PIPELINE_VERSION 3 and the re-ranker
+    # (retrieval/rerank.py) have since moved them.
     assert scores == {
         "questions": 108, "answerable": 108, "unanswerable": 0,
-        "recall@1": 0.8056, "recall@5": 0.9167, "recall@10": 0.9537, "mrr@10": 0.85,
+        "recall@1": 0.8148, "recall@5": 0.9074, "recall@10": 0.9537, "mrr@10": 0.8575,
         "no_hits": 0.0, "unanswerable_no_hits": None, "answerable_no_hits": None,
-        "outcome_answer": 0.9907, "outcome_related": 0.0093, "outcome_none": 0.0,
+        "outcome_answer": 0.9815, "outcome_related": 0.0185, "outcome_none": 0.0,
         "unanswerable_answered": None,
     }  # fmt: skip

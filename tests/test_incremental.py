@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval import delta as delta_module
 from retrieval import engine as engine_module
+from retrieval import reread as reread_module
 from retrieval import segments as segments_module
 from retrieval.context import context_of
 from retrieval.corpus import load_corpus
@@ -30,11 +32,12 @@ from retrieval.index import SentenceIndex, build_index
 from retrieval.listing import list_corpus
 from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
+from retrieval.normalize import analyze
 from retrieval.reread import read_corpus
 from retrieval.roots import Roots
 from retrieval.search import search
-from retrieval.segments import incremental_index, segments_dir
-from retrieval.store import corpus_key, save_index
+from retrieval.segments import incremental_index, load_titles, segments_dir
+from retrieval.store import corpus_key, load_index, previous_index, save_index
 
 QUESTIONS = [
     "ماذا قال كيم عن الإمبريالية؟",
@@ -92,8 +95,11 @@ def assert_same_index(got: SentenceIndex, want: SentenceIndex) -> None:
         np.testing.assert_array_equal(
             getattr(mine_context, name), getattr(their_context, name), err_msg=name
         )
-    np.testing.assert_array_equal(got.texts.blob, want.texts.blob)
-    np.testing.assert_array_equal(got.texts.offsets, want.texts.offsets)
+    # Texts row by row: an edit appends a part instead of rewriting them in row order.
+    assert len(got.texts) == len(want.texts)
+    assert [got.texts[i] for i in range(len(got.texts))] == [
+        want.texts[i] for i in range(len(want.texts))
+    ]
     assert got.vocab == want.vocab
     np.testing.assert_allclose(got.idf, want.idf, rtol=0, atol=1e-12)
     np.testing.assert_allclose(got.post_weights, want.post_weights, rtol=0, atol=1e-12)
@@ -136,6 +142,8 @@ def test_random_changes_merge_to_exactly_a_full_rebuild(
 ) -> None:
     """Files added, changed, copied (identical content) and removed in sequence."""
     monkeypatch.setattr(segments_module, "MAX_SEGMENTS", 4)  # merges happen within the run
+    if seed % 2:  # postings spliced by whole-array copies instead of run by run
+        monkeypatch.setattr(delta_module, "MAX_SPLICE_RUNS", 0)
     rng = random.Random(seed)
     cache = tmp_path / "cache"
     index, analyzed = incremental(corpus, cache, edited=False)
@@ -168,6 +176,57 @@ def test_random_changes_merge_to_exactly_a_full_rebuild(
         )
         <= 4
     )
+
+
+def test_an_edit_links_the_saved_texts_and_compacts_them_in_time(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Texts of unchanged rows are neither copied nor rewritten: the new version links
+    the previous version's file and adds a part. Past MAX_TEXT_PARTS parts, or with
+    too many bytes of removed rows, they are rewritten as one part; the texts and the
+    rest of the index stay a full rebuild's throughout."""
+    monkeypatch.setattr(delta_module, "MAX_TEXT_PARTS", 3)
+    rng = random.Random(7)
+    cache = tmp_path / "cache"
+    index, _ = incremental(corpus, cache, edited=False)
+    first_part = (cache / index.corpus_key / "text_part_0.npy").stat()
+    counts = []
+    for step in range(4):
+        write_article(corpus / f"new_{step}.txt", rng)
+        index, _ = incremental(corpus, cache, edited=True)
+        assert_same_index(index, full_index(corpus))
+        counts.append(len(index.texts.parts))
+        if step == 0:
+            linked = (cache / index.corpus_key / "text_part_0.npy").stat()
+            assert (linked.st_ino, linked.st_dev) == (first_part.st_ino, first_part.st_dev)
+        # The postings were made in staged files and linked in: what was saved is the edit.
+        assert [p.name for p in cache.iterdir()] == [index.corpus_key], "no staging left"
+        assert_same_index(load_index(cache, index.corpus_key, SENTENCE_PARAMS), index)
+    assert counts == [2, 3, 1, 2], "the fourth part made them one"
+    monkeypatch.setattr(delta_module, "MIN_LIVE_TEXT", 1.0)  # any removed byte
+    (corpus / "new_0.txt").unlink()
+    index, _ = incremental(corpus, cache, edited=True)
+    assert len(index.texts.parts) == 1, "bytes of removed rows over the share: rewritten"
+    assert_same_index(index, full_index(corpus))
+
+
+def test_titles_an_edit_analyzes_are_appended_and_read_back(corpus: Path, tmp_path: Path) -> None:
+    """An edit appends the titles it analyzed to a log instead of rewriting every
+    title; the next update reads both, and the index still equals a full rebuild."""
+    cache = tmp_path / "cache"
+    Engine(corpus, cache).open()
+    state = segments_dir(cache)
+    stored = (state / "titles.json").read_bytes()
+    title = "حديقة الزنبق الكبرى"
+    (corpus / "olives.txt").write_text(f"---\ntitle: {title}\n---\n{SENTENCES[0]}\n", "utf-8")
+    snapshot = Engine(corpus, cache).open()
+    assert not snapshot.from_cache
+    assert (state / "titles.json").read_bytes() == stored, "not rewritten"
+    assert json.loads((state / "titles.log").read_text("utf-8")) == [title, analyze(title)]
+    assert load_titles(state)[title] == analyze(title)
+    assert_same_index(snapshot.index, full_index(corpus))
+    (corpus / "olives.txt").unlink()
+    assert_same_index(Engine(corpus, cache).open().index, full_index(corpus))
 
 
 def test_a_damaged_or_missing_segment_is_analyzed_again(corpus: Path, tmp_path: Path) -> None:
@@ -336,7 +395,8 @@ def test_only_files_whose_size_mtime_or_ctime_changed_are_opened(
     os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))  # the old mtime back
     assert edited.stat().st_mtime_ns == before.st_mtime_ns, "only the ctime tells"
 
-    got, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache))
+    previous = previous_index(cache, SENTENCE_PARAMS)
+    got, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache), previous)
     want = load_corpus(corpus)
     assert opened == 2, "the new file and the edited one"
     assert [(d.source, d.digest, d.body_offset) for d in got.documents] == [
@@ -346,11 +406,42 @@ def test_only_files_whose_size_mtime_or_ctime_changed_are_opened(
     assert got.problems == want.problems == [Problem("empty.txt", "skipped, empty (no text)")]
 
 
+def test_citations_come_from_the_previous_index_else_the_file_is_read(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """The record keeps no citations: an unchanged file's comes from the previous
+    index when it holds that path with the recorded digest; otherwise (no previous
+    index, or one that disagrees) the file is read, never cited from a guess."""
+    (corpus / "sources.yaml").unlink()
+    aged(corpus)
+    cache = tmp_path / "cache"
+    Engine(corpus, cache).open()
+    reread_module._kept.clear()  # as in a fresh process (`coverage-bot index`)
+    roots, listing, state = Roots(corpus), list_corpus(corpus), segments_dir(cache)
+    previous = previous_index(cache, SENTENCE_PARAMS)
+    want = [(d.source, d.digest, d.body_offset) for d in load_corpus(corpus).documents]
+
+    got, opened = read_corpus(roots, listing, state, previous)
+    assert opened == 0
+    assert [(d.source, d.digest, d.body_offset) for d in got.documents] == want
+
+    got, opened = read_corpus(roots, listing, state, None)
+    assert opened == len(want), "no previous index: every file read"
+    assert [(d.source, d.digest, d.body_offset) for d in got.documents] == want
+
+    previous.digests[1] = "0" * 64  # an index that does not hold that file's content
+    got, opened = read_corpus(roots, listing, state, previous)
+    assert opened == 1
+    assert [d.doc for d in got.documents if d.text] == [previous.sources[1].doc]
+    assert [(d.source, d.digest, d.body_offset) for d in got.documents] == want
+
+
 def test_a_sources_file_means_every_file_is_read(corpus: Path, tmp_path: Path) -> None:
     aged(corpus)
     cache = tmp_path / "cache"
     Engine(corpus, cache).open()
-    _, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache))
+    previous = previous_index(cache, SENTENCE_PARAMS)
+    _, opened = read_corpus(Roots(corpus), list_corpus(corpus), segments_dir(cache), previous)
     assert opened == 6  # five articles and sources.yaml
 
 

@@ -10,6 +10,7 @@ with search.py.
 """
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,16 +72,22 @@ def place(index: SentenceIndex, doc: int) -> tuple[str, int]:
 def test_small_batches_give_the_full_ranking(
     seed_index: SentenceIndex, monkeypatch: pytest.MonkeyPatch, first: int, check_from: int
 ) -> None:
-    """Tiny first batches, with and without the neighbour check, rank as scoring all."""
+    """Tiny first batches, with and without the neighbour check, rank as scoring all; the
+    re-ranker (retrieval/rerank.py), given the same head, then orders it the same."""
+    reranked = {q: [h.text for h in search(seed_index, q, k=10).hits] for q in QUESTIONS}
     monkeypatch.setattr(search_module, "FIRST_CANDIDATES", first)
     monkeypatch.setattr(search_module, "CONTEXT_CHECK_FROM", check_from)
+    first_stage = replace(DEFAULT_RANKING, rerank=False)
     for question in QUESTIONS:
         expected = ranked_in_full(seed_index, question, 0.3)
         for k, offset in ((1, 0), (5, 0), (3, 2)):
-            result = search(seed_index, question, k=k, offset=offset, min_coverage=0.3)
+            result = search(
+                seed_index, question, k=k, offset=offset, min_coverage=0.3, ranking=first_stage
+            )
             got = [(h.sentence.doc, h.sentence.position) for h in result.hits]
             assert got == [place(seed_index, d) for d in expected[offset : offset + k]], question
             assert result.has_more == (len(expected) > offset + k), question
+        assert [h.text for h in search(seed_index, question, k=10).hits] == reranked[question]
 
 
 def test_neighbour_check_keeps_every_sentence_with_context(seed_index: SentenceIndex) -> None:

@@ -66,13 +66,9 @@ def test_gold_sentence_is_in_the_top_five(
     assert rank is not None, f"{question.question}: gold not in top {TOP}: {[h.text for h in hits]}"
 
 
-@pytest.mark.xfail(
-    reason="since 'قمتهما' and 'القمة' stem alike, sentences about the later Pyongyang "
-    "summit ('الساحة الرئيسية في بيونغ يانغ … قبل بدء قمتهما') fill the top 5 and the "
-    "space-base sentence ranks 10th",
-    strict=True,
-)
 def test_summit_place_question_names_the_space_base(engine: Engine) -> None:
+    """Sentences about the later Pyongyang summit ("قبل بدء قمتهما") match as well, but the
+    re-ranker (retrieval/rerank.py) lifts a sentence naming the place into the top 5."""
     hits = engine.search("أين عقدت القمة بين كيم وبوتين؟").hits
     names = ("فوستوشني", "فوستوتشني", "قاعدة فضائية")
     assert any(name in h.text for h in hits[:TOP] for name in names), [h.text for h in hits]
@@ -91,9 +87,10 @@ def test_no_answerable_question_loses_all_its_hits(engine: Engine) -> None:
 
 
 @pytest.mark.xfail(
-    reason="15 of 20 today: questions on the right topic about a missing fact "
+    reason="16 of 20 today: questions on the right topic about a missing fact "
     "('سفير روسيا', 'موقف اليابان', 'في أي ساعة') hold as much of the question as "
-    "answerable ones do (benchmarks/quality.md)",
+    "answerable ones do, and the re-ranker's best score does not separate them either "
+    "(benchmarks/quality.md)",
     strict=True,
 )
 def test_most_unanswerable_questions_are_not_presented_as_answers(engine: Engine) -> None:
@@ -102,9 +99,9 @@ def test_most_unanswerable_questions_are_not_presented_as_answers(engine: Engine
 
 
 def test_unanswerable_questions_presented_as_answers_do_not_grow(engine: Engine) -> None:
-    """The part of the spec that holds today: 15 of 20 are silent or only related."""
+    """The part of the spec that holds today: 16 of 20 are silent or only related."""
     answered = [q.id for q in UNANSWERABLE if engine.search(q.question, k=TOP).outcome == "answer"]
-    assert len(answered) <= 5, answered
+    assert len(answered) <= 4, answered
 
 
 def test_answerable_questions_found_in_the_top_five_are_answers(

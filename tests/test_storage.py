@@ -142,9 +142,9 @@ def test_a_question_is_logged_with_its_terms_and_shown_hits(
     assert question == "ماذا قال كيم عن الإمبريالية؟"
     assert terms == '["قال", "كيم", "امبريال"]'
     assert n_hits == 5 and generation == seed_index.corpus_key
-    assert hits.startswith('[{"doc": "004_2f3a022fdb695d49.txt", "position": 7, "score": '), (
-        "the doc and sentence position of each shown hit"
-    )
+    shown = search(seed_index, "ماذا قال كيم عن الإمبريالية؟").hits
+    first = f'[{{"doc": "{shown[0].source.doc}", "position": {shown[0].sentence.position}, '
+    assert hits.startswith(first + '"score": '), "the doc and sentence position of each shown hit"
     assert '"text": "محاربة الإمبريالية' in hits
 
 
