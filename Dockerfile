@@ -85,6 +85,18 @@ ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     COVERAGE_BOT_CONFIG=/app/config/config.yaml
 
+# The compiled search kernels (retrieval/kernels.py, numba, for corpora of 50,000
+# sentences or more) shipped warm: compiled here into numba's on-disk cache, so
+# neither start-up nor the first question compiles (~5 s). numba caches only where
+# it can write, and /app is read-only at run time, so the cache lives in /data,
+# filled before VOLUME so a new volume starts with it (an existing volume without
+# it is filled on first use). NUMBA_CPU_NAME=generic: the cached code is valid on
+# any x86-64 host, not only on a CPU like the build machine's.
+ENV NUMBA_CACHE_DIR=/data/numba-cache \
+    NUMBA_CPU_NAME=generic
+RUN python -c "from retrieval.index import compiled_kernels; compiled_kernels()" \
+    && chown -R "${APP_UID}:${APP_UID}" /data/numba-cache
+
 VOLUME ["/data"]
 USER ${APP_UID}:${APP_UID}
 

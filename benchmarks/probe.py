@@ -3,6 +3,7 @@
     python -m benchmarks.probe build CORPUS INDEX_DIR
     python -m benchmarks.probe serve CORPUS INDEX_DIR QUERIES_JSON
     python -m benchmarks.probe peers INDEX_DIR QUERIES_JSON MAX_SLOW_QUERIES
+    python -m benchmarks.probe jit INDEX_DIR QUERIES_JSON
 
 Each prints one JSON object on its last stdout line. Latency probes pin
 themselves to one core first.
@@ -27,9 +28,10 @@ import psutil
 from retrieval.context import context_of
 from retrieval.corpus import load_corpus
 from retrieval.engine import SENTENCE_PARAMS, Engine
-from retrieval.index import best_first, build_index
+from retrieval.index import build_index
 from retrieval.listing import list_corpus, save_listing
 from retrieval.normalize import analyze, analyze_keyed
+from retrieval.search import search
 from retrieval.store import corpus_key, load_index, save_index
 
 MB = 1024 * 1024
@@ -131,9 +133,17 @@ def serve(corpus: str, index_dir: str, queries_file: str) -> dict:
     index = snapshot.index
     term_ids = [index.term_ids(analyze(q)) for q in queries]
     touched = [int(sum(index.indptr[t + 1] - index.indptr[t] for t in ids)) for ids in term_ids]
-    top_ms = per_query_ms(lambda ids: best_first(*index.score(ids), 10), term_ids)
+    top_ms = per_query_ms(lambda ids: index.top(ids, 10), term_ids)
     score_ms = per_query_ms(index.score, term_ids)
     ask_ms = per_query_ms(engine.search, queries)
+    # The same on the numpy path (what a corpus under COMPILED_FROM runs), same process.
+    index.compiled = False
+    numpy_ms = {
+        "top_numpy_ms": per_query_ms(lambda ids: index.top(ids, 10), term_ids),
+        "score_numpy_ms": per_query_ms(index.score, term_ids),
+        "ask_numpy_ms": per_query_ms(engine.search, queries),
+    }
+    index.compiled = None
     gc.collect()
     steady = rss_mb()
     steady_parts = rss_parts_mb()
@@ -172,8 +182,34 @@ def serve(corpus: str, index_dir: str, queries_file: str) -> dict:
         "top_ms": top_ms,
         "score_ms": score_ms,
         "ask_ms": ask_ms,
+        **numpy_ms,
+        "compiled": index.kernels() is not None,
         "reload_s": reload_s[0] if reload_s else None,
         "during_reload_ms": during,
+    }
+
+
+def jit(index_dir: str, queries_file: str) -> dict:
+    """A fresh process's cost of the compiled kernels: loading them (numba's import, then
+    its on-disk cache or a compilation) and the first questions after that."""
+    queries = json.loads(Path(queries_file).read_text("utf-8"))
+    key = next(p.name for p in Path(index_dir).iterdir() if not p.name.startswith("."))
+    started = time.perf_counter()
+    index = load_index(index_dir, key, SENTENCE_PARAMS)
+    loaded = time.perf_counter()
+    compiled = index.kernels() is not None
+    ready = time.perf_counter()
+    first = []
+    for question in queries[:3]:
+        t = time.perf_counter()
+        search(index, question)
+        first.append((time.perf_counter() - t) * 1000)
+    return {
+        "compiled": compiled,
+        "numba_imported": "numba" in sys.modules,
+        "load_index_s": loaded - started,
+        "kernels_s": ready - loaded,
+        "first_ms": first,
     }
 
 
@@ -267,8 +303,10 @@ def main(argv: list[str]) -> None:
         result = serve(*args)
     elif mode == "peers":
         result = peers(args[0], args[1], int(args[2]))
+    elif mode == "jit":
+        result = jit(*args)
     else:
-        raise SystemExit(f"unknown probe {mode!r}: build, serve or peers")
+        raise SystemExit(f"unknown probe {mode!r}: build, serve, jit or peers")
     print(json.dumps(result))
 
 

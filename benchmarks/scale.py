@@ -17,6 +17,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from benchmarks.corpus import OUT, build_corpus, corpus_counts, read_articles
 from benchmarks.queries import make_queries
+from retrieval.index import COMPILED_ENV
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 QUERY_SOURCE_SIZE = 10_000
@@ -48,10 +50,11 @@ def size_label(size: int) -> str:
     return f"{size // 1_000_000}m" if size % 1_000_000 == 0 else f"{size // 1000}k"
 
 
-def probe(*args: str) -> dict:
+def probe(*args: str, env: dict[str, str] | None = None) -> dict:
     """Run one probe in a fresh interpreter; its last stdout line is its JSON result."""
     command = [sys.executable, "-m", "benchmarks.probe", *args]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    environ = {**os.environ, **(env or {})}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=environ)
     if done.returncode != 0:
         raise SystemExit(f"probe {args[0]} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -103,6 +106,14 @@ def run(sizes: list[int], n_queries: int) -> str:
         built = probe("build", str(folders[size]), index_dir)
         print(f"[{size:,} sentences] serve …", file=sys.stderr, flush=True)
         served = probe("serve", str(folders[size]), index_dir, str(queries_file))
+        print(f"[{size:,} sentences] first questions …", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory() as cache:  # numba's on-disk cache: empty, then warm
+            args = ("jit", index_dir, str(queries_file))
+            served["jit"] = {
+                "numpy": probe(*args, env={COMPILED_ENV: "0"}),
+                "cold cache": probe(*args, env={COMPILED_ENV: "1", "NUMBA_CACHE_DIR": cache}),
+                "warm cache": probe(*args, env={COMPILED_ENV: "1", "NUMBA_CACHE_DIR": cache}),
+            }
         print(f"[{size:,} sentences] peers …", file=sys.stderr, flush=True)
         budget = SLOW_PEER_BUDGET.get(size, max(10, 30_000_000 // size))
         peer = probe("peers", index_dir, str(queries_file), str(budget))
@@ -159,8 +170,8 @@ def render(rows: list, n_queries: int, load_before: tuple, load_after: tuple) ->
         "",
         f"{n_queries} questions (seed questions, templated questions, 3–6 content words of "
         "corpus sentences); each timed 3 times after a warm-up, median kept. *top-10* = "
-        "`best_first(SentenceIndex.score(…), 10)` on the analyzed question (the base ranking "
-        "search computes); *score all* = "
+        "`SentenceIndex.top(…, 10)` = `best_first(score(…), 10)` on the analyzed question (the "
+        "base ranking search computes); *score all* = "
         "`SentenceIndex.score` (every matching sentence); *ask* = `Engine.search`, the whole "
         "path (analyze, score, relevance filter, merge duplicates, build hits). Peers run on "
         "the same analyzed sentences and questions: rank-bm25 `BM25Okapi.get_scores` (full "
@@ -183,6 +194,38 @@ def render(rows: list, n_queries: int, load_before: tuple, load_after: tuple) ->
             f"{three(s['score_ms'])} | {three(s['ask_ms'])} | {three(p['rank_bm25_ms'])} "
             f"({len(p['rank_bm25_queries'])}) | {three(p['bm25s_ms'])} | {tantivy} |"
         )
+    out += [
+        "",
+        "The same questions on the numpy path in the same process (`COVERAGE_BOT_COMPILED=0`; "
+        "what a corpus under 50,000 unique sentences runs), and whether the rows above ran "
+        "compiled:",
+        "",
+        "| sentences | compiled above | top-10 numpy | score all numpy | ask numpy |",
+        "|---|---|---|---|---|",
+    ]
+    for size, _, _, s, _ in rows:
+        out.append(
+            f"| {size:,} | {'yes' if s['compiled'] else 'no'} | {three(s['top_numpy_ms'])} | "
+            f"{three(s['score_numpy_ms'])} | {three(s['ask_numpy_ms'])} |"
+        )
+    out += [
+        "",
+        "## First questions of a fresh process",
+        "",
+        "`python -m benchmarks.probe jit`: map the persisted index, load the search kernels "
+        "(import numba, then read its on-disk cache or compile), answer three questions "
+        "(`search`). *cold cache*: an empty `NUMBA_CACHE_DIR` (numba compiles and saves); "
+        "*warm cache*: the same folder in the next process (as the Docker image ships it).",
+        "",
+        "| sentences | path | load index s | load kernels s | questions 1 / 2 / 3 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for size, _, _, s, _ in rows:
+        for label, j in s["jit"].items():
+            first = " / ".join(f"{ms:.1f}" for ms in j["first_ms"])
+            out.append(
+                f"| {size:,} | {label} | {j['load_index_s']:.2f} | {j['kernels_s']:.2f} | {first} |"
+            )
     out += [
         "",
         "## Speed-up of the product's top-10 search (median of per-question ratios)",

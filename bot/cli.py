@@ -237,6 +237,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "".join(f"; {override}" for override in overrides),
     )
     engine.open(_progress_bar(sys.stderr.isatty()))
+    engine.snapshot.index.kernels()  # a large index's compiled search code, loaded before questions
     application = build_application(settings, token, engine)
     api = settings.telegram.api_url
     try:
@@ -333,6 +334,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(f"filter {printable(exc.token)!r}: {REASONS[exc.reason]}", ExitStatus.USAGE)
     engine = engine_for(settings, args.corpus)
     snapshot = engine.open(_progress_bar(sys.stderr.isatty()))
+    # One question: numpy answers it in milliseconds even at a million sentences,
+    # where loading the compiled kernels (numba) would add ~0.6 s (benchmarks/README.md).
+    snapshot.index.compiled = False
     selection = select(snapshot.index.sources, filters) if filters else None
     if selection is not None and selection.empty:
         known = outlet_names(snapshot.index.sources) if selection.unknown_outlets else []

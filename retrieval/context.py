@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.index import SentenceIndex
+from retrieval.index import SentenceIndex, compiled_kernels
 from retrieval.normalize import analyze
 
 CONTEXT_KEY = "context"  # where the field is kept in index.derived (retrieval.store too)
@@ -65,6 +65,81 @@ class ContextIndex:
     def contains(self, index: SentenceIndex, term_id: int, docs: np.ndarray) -> np.ndarray:
         """Which of `docs` have the term in their context."""
         return self.lookup(index, term_id, docs)[1]
+
+
+_NO_IDS = np.empty(0, dtype=np.int32)
+_NO_OFFSETS = np.zeros(1, dtype=np.int64)
+
+
+def compiled_evidence(
+    index: SentenceIndex,
+    context: ContextIndex | None,
+    docs: np.ndarray,
+    terms: list[tuple[int, int, float]],
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(own, ctx, alike), (groups × docs) each, for (group, term id, Dice) `terms` in one
+    compiled pass (retrieval/kernels.py `evidence`); Dice < 0 marks a group's own
+    spelling, looked up in the sentence and (with `context`) its context, as `lookup`.
+    """
+    kernels = index.kernels() or compiled_kernels()
+    term_group = np.fromiter((g for g, _, _ in terms), np.int64, len(terms))
+    term_ids = np.fromiter((t for _, t, _ in terms), np.int64, len(terms))
+    term_dice = np.fromiter((d for _, _, d in terms), np.float64, len(terms))
+    n_sources = len(index.sources) if context is not None else 0
+    scratch, generation = index.marks(2 * len(terms) + 1, n_sources)
+    ro = kernels.readonly
+    own, ctx, alike, _ = kernels.evidence(
+        ro(index.indptr),
+        ro(index.post_docs),
+        np.asarray(docs, dtype=np.int32),
+        term_ids,
+        term_group,
+        term_dice,
+        n_groups,
+        context is not None,
+        ro(_NO_IDS if context is None else context.prev_doc),
+        ro(_NO_IDS if context is None else context.next_doc),
+        ro(_NO_IDS if context is None else context.doc_source),
+        ro(_NO_OFFSETS if context is None else context.title_indptr),
+        ro(_NO_IDS if context is None else context.title_sources),
+        scratch.marks,
+        scratch.source_marks,
+        scratch.slots,
+        scratch.bits,
+        scratch.source_bits,
+        generation,
+    )
+    return own, ctx, alike
+
+
+def context_weights(
+    index: SentenceIndex,
+    context: ContextIndex,
+    docs: np.ndarray,
+    terms: list[tuple[int, int]],
+    group_weights: np.ndarray,
+) -> np.ndarray:
+    """Per doc of `docs`, the summed weight of the groups of (group, term id) `terms` found
+    in its context, compiled (retrieval/kernels.py `context_weight`; at most 64 terms)."""
+    kernels = index.kernels() or compiled_kernels()
+    scratch, _ = index.marks(0, len(index.sources))
+    ro = kernels.readonly
+    return kernels.context_weight(
+        ro(index.indptr),
+        ro(index.post_docs),
+        np.asarray(docs, dtype=np.int32),
+        np.fromiter((t for _, t in terms), np.int64, len(terms)),
+        np.fromiter((g for g, _ in terms), np.int64, len(terms)),
+        np.asarray(group_weights, dtype=np.float64),
+        ro(context.prev_doc),
+        ro(context.next_doc),
+        ro(context.doc_source),
+        ro(context.title_indptr),
+        ro(context.title_sources),
+        scratch.bits,
+        scratch.source_bits,
+    )
 
 
 def member(sorted_ids: np.ndarray, probe: np.ndarray) -> np.ndarray:

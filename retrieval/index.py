@@ -24,6 +24,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from types import ModuleType
 
 import numpy as np
 
@@ -110,14 +111,64 @@ class TextColumn:
         return TextColumn.contiguous(blob, offsets)
 
 
+# From this many bm25 docs on, scoring and the evidence look-ups run compiled
+# (retrieval/kernels.py); below it numpy answers in about a millisecond and
+# importing numba (0.2–0.4 s) would cost more than it saves (`coverage-bot ask`
+# on a small corpus). Both paths give identical results (tests/test_kernels.py).
+COMPILED_FROM = 50_000
+COMPILED_ENV = "COVERAGE_BOT_COMPILED"  # "1": compiled at any size, "0": numpy at any size
+_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+_warmed = threading.Lock()
+
+
+def compiled_kernels() -> ModuleType:
+    """retrieval.kernels, imported on first use (it imports numba), its kernels loaded."""
+    from retrieval import kernels
+
+    if not getattr(kernels, "warmed", False):
+        with _warmed:  # two threads meeting a cold cache compile once
+            if not getattr(kernels, "warmed", False):
+                kernels.warm()
+                kernels.warmed = True
+    return kernels
+
+
 @dataclass(slots=True)
 class _Scratch:
     """Per-thread buffers for scoring, as long as the number of bm25 docs."""
 
     scores: np.ndarray  # float64, all zero between queries
     stamp: np.ndarray  # int32, garbage between queries (always written before read)
+    seen: np.ndarray | None = None  # uint8, all zero between queries (compiled scoring)
     marks: np.ndarray | None = None  # int32, n_docs + 1: generation that last marked a doc
     generation: int = 0
+    source_marks: np.ndarray | None = None  # int32 per source document, same generations
+    slots: np.ndarray | None = None  # int32 per doc: a candidate's place, valid where marked
+    bits: np.ndarray | None = None  # uint64, n_docs + 1: term bits, all zero between uses
+    source_bits: np.ndarray | None = None  # uint64 per source document, likewise
+
+    def generations(self, count: int, n_docs: int, n_sources: int = 0) -> int:
+        """Reserve `count` fresh mark generations; returns the last one used before them.
+
+        The mark buffers are never cleared: each use marks with a new generation,
+        and only when the counter would overflow are they zeroed and it restarts.
+        """
+        if (
+            self.marks is None
+            or self.generation + count >= _INT32_MAX
+            or (n_sources and (self.source_marks is None or len(self.source_marks) != n_sources))
+        ):
+            self.marks = np.zeros(n_docs + 1, dtype=np.int32)
+            self.source_marks = np.zeros(n_sources, dtype=np.int32)
+            self.slots = np.zeros(n_docs, dtype=np.int32)
+            self.bits = np.zeros(n_docs + 1, dtype=np.uint64)
+            self.source_bits = np.zeros(n_sources, dtype=np.uint64)
+            self.generation = 0
+        first = self.generation
+        self.generation += count
+        return first
 
 
 def _distinct(parts: list[np.ndarray], scratch: _Scratch) -> np.ndarray:
@@ -137,15 +188,26 @@ def _times(impacts: np.ndarray, weights: list[float] | None, i: int) -> np.ndarr
     return weights[i] * impacts
 
 
-def best_first(docs: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+# Up to this many hits a compiled top-k (one pass, insertion into n slots) beats
+# argpartition; past it a candidate beats the n-th best too often.
+COMPILED_TOP_MAX = 64
+
+
+def best_first(
+    docs: np.ndarray, scores: np.ndarray, n: int, kernels: ModuleType | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The `n` highest-scoring of (docs, scores), best first, ties by doc id.
 
     Selects a candidate set with argpartition (linear) and sorts only that; every
     doc scoring exactly the n-th best score stays a candidate, so ties are broken
-    as a full sort would break them.
+    as a full sort would break them. With `kernels` (retrieval/kernels.py) and a
+    small `n`, one compiled pass does the same.
     """
     if n <= 0 or not len(docs):
         return docs[:0], scores[:0]
+    if kernels is not None and n <= COMPILED_TOP_MAX:
+        best = kernels.top_positions(docs, scores, n)
+        return docs[best], scores[best]
     if n < len(docs):
         nth = scores[np.argpartition(-scores, n - 1)[n - 1]]
         candidates = np.flatnonzero(scores >= nth)
@@ -187,6 +249,18 @@ class SentenceIndex:
     _local: threading.local = field(default_factory=threading.local, repr=False)
     # Structures derived from the arrays above on first use (e.g. retrieval.context).
     derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+    # Compiled scoring and look-ups (retrieval/kernels.py): True or False forces one
+    # path (tests compare the two); None lets COVERAGE_BOT_COMPILED ("1" or "0")
+    # decide, else the size (COMPILED_FROM).
+    compiled: bool | None = field(default=None, repr=False, compare=False)
+
+    def kernels(self) -> ModuleType | None:
+        """The compiled kernels when this index uses them, else None (numpy)."""
+        use = self.compiled
+        if use is None:
+            forced = os.environ.get(COMPILED_ENV, "").strip()
+            use = forced == "1" if forced in ("0", "1") else self.n_docs >= COMPILED_FROM
+        return compiled_kernels() if use else None
 
     @property
     def n_docs(self) -> int:
@@ -227,6 +301,20 @@ class SentenceIndex:
         if not term_ids:
             return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
         scratch = self._scratch()
+        kernels = self.kernels()
+        if kernels is not None:
+            if scratch.seen is None:
+                scratch.seen = np.zeros(self.n_docs, dtype=np.uint8)
+            ro = kernels.readonly
+            return kernels.score_terms(
+                ro(self.indptr),
+                ro(self.post_docs),
+                ro(self.post_weights),
+                np.asarray(term_ids, dtype=np.int64),
+                np.ones(len(term_ids)) if weights is None else np.asarray(weights, np.float64),
+                scratch.scores,
+                scratch.seen,
+            )
         buffer = scratch.scores
         indptr, post_docs, post_weights = self.indptr, self.post_docs, self.post_weights
         touched = []
@@ -239,6 +327,18 @@ class SentenceIndex:
         scores = buffer[docs]
         buffer[docs] = 0.0
         return docs, scores
+
+    def top(
+        self, term_ids: list[int], n: int, weights: list[float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `n` best (bm25 doc ids, scores), best first: `best_first` of `score`."""
+        return best_first(*self.score(term_ids, weights), n, self.kernels())
+
+    def marks(self, count: int, n_sources: int = 0) -> tuple[_Scratch, int]:
+        """This thread's scratch buffers (marks, slots, bits) and the last mark generation
+        used, with `count` fresh generations after it reserved for the caller."""
+        scratch = self._scratch()
+        return scratch, scratch.generations(count, self.n_docs, n_sources)
 
     def _scratch(self) -> _Scratch:
         scratch = getattr(self._local, "scratch", None)
@@ -274,13 +374,10 @@ class SentenceIndex:
         read per probe, whatever the number of docs.
         """
         scratch = self._scratch()
-        if scratch.marks is None or scratch.generation >= np.iinfo(np.int32).max:
-            scratch.marks = np.zeros(self.n_docs + 1, dtype=np.int32)
-            scratch.generation = 0
-        scratch.generation += 1
+        generation = scratch.generations(1, self.n_docs) + 1
         marks = scratch.marks
-        marks[members + 1] = scratch.generation  # shifted by one: -1 lands on the unused slot 0
-        return marks[probe + 1] == scratch.generation
+        marks[members + 1] = generation  # shifted by one: -1 lands on the unused slot 0
+        return marks[probe + 1] == generation
 
     def sentence(self, row: int) -> Sentence:
         return Sentence(

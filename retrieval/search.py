@@ -33,7 +33,7 @@ import numpy as np
 
 from retrieval.answerability import ANSWER, NONE, RELATED, Answerability, AnswerRule, Outcome
 from retrieval.arabic_roots import root_of, roots_of
-from retrieval.context import context_of
+from retrieval.context import compiled_evidence, context_of, context_weights
 from retrieval.features import Candidates
 from retrieval.index import SentenceIndex, missing_term_idf
 from retrieval.models import Hit
@@ -207,10 +207,7 @@ def _answerability(
     retrieval/answerability.py."""
     docs = top[:1]
     own, ctx = _evidence(index, groups, docs, ranking)
-    held = own[:, 0].astype(np.float64)
-    for g, term_id, dice in alike:
-        if index.contains(term_id, docs)[0]:
-            held[g] = max(held[g], dice)
+    held = np.maximum(own, _alike_held(index, groups, alike, docs, own))[:, 0]  # 1, or a Dice
     weights = np.asarray([g.weight for g in groups], dtype=np.float64)
     total = float(weights.sum()) or 1.0
     unmatched = (held == 0) & ~ctx[:, 0]
@@ -267,8 +264,7 @@ def _best_relevant(
     def ranked(
         docs: np.ndarray, base: np.ndarray, kept: np.ndarray, kept_scores: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        scores, coverage = _final_scores(index, groups, alike, docs, base, ranking, kind)
-        keep = coverage >= min_coverage
+        scores, keep = _final_scores(index, groups, alike, docs, base, ranking, kind, min_coverage)
         kept = np.concatenate((kept, docs[keep]))
         kept_scores = np.concatenate((kept_scores, scores[keep]))
         order = np.lexsort((kept, -kept_scores))[:need]
@@ -297,8 +293,8 @@ def _best_relevant(
         rest &= upper + context_bound >= floor
         alive = np.flatnonzero(rest)
         if len(alive) > CONTEXT_CHECK_FROM:  # many left: drop those no context can reach
-            possible = _context_possible(index, groups, docs, docs[alive], ranking)
-            alive = alive[upper[alive] + context_bound * possible >= floor]
+            bound = _context_bounds(index, groups, docs, docs[alive], ranking, context_bound)
+            alive = alive[upper[alive] + bound >= floor]
     else:
         alive = np.flatnonzero(rest)
     return ranked(docs[alive], base[alive], kept, kept_scores)
@@ -324,6 +320,29 @@ def _best_positions(keys: np.ndarray, n: int) -> np.ndarray:
     return np.flatnonzero(keys >= nth)
 
 
+def _context_bounds(
+    index: SentenceIndex,
+    groups: list[_TermGroup],
+    candidates: np.ndarray,
+    docs: np.ndarray,
+    ranking: Ranking,
+    context_bound: float,
+) -> np.ndarray:
+    """The most context bonus each of `docs` can get.
+
+    Compiled (and at most 64 question spellings): the context weight of the groups
+    actually found in its context, plus rounding slack, as the kernel sums in another
+    order than the final score. Else `context_bound` where a context is possible at
+    all (`_context_possible`), 0 elsewhere.
+    """
+    terms = [(g, t) for g, group in enumerate(groups) for t in group.term_ids]
+    if index.kernels() is None or len(terms) > 64 or ranking.context_weight <= 0:
+        return context_bound * _context_possible(index, groups, candidates, docs, ranking)
+    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
+    found = context_weights(index, context_of(index), docs, terms, weights)
+    return ranking.context_weight * found * (1 + ROUNDING) + ROUNDING
+
+
 def _context_possible(
     index: SentenceIndex,
     groups: list[_TermGroup],
@@ -342,10 +361,23 @@ def _context_possible(
         return np.zeros(len(docs), dtype=bool)
     context = context_of(index)
     n = len(docs)
-    around = index.marked_in(
-        candidates, np.concatenate((context.prev_doc[docs], context.next_doc[docs]))
-    )
-    possible = around[:n] | around[n:]
+    kernels = index.kernels()
+    if kernels is not None:
+        scratch, generation = index.marks(1)
+        ro = kernels.readonly
+        possible = kernels.neighbour_marked(
+            candidates,
+            docs,
+            ro(context.prev_doc),
+            ro(context.next_doc),
+            scratch.marks,
+            generation + 1,
+        )
+    else:
+        around = index.marked_in(
+            candidates, np.concatenate((context.prev_doc[docs], context.next_doc[docs]))
+        )
+        possible = around[:n] | around[n:]
     titled = [context.title_postings(t) for g in groups for t in g.term_ids]
     titled = [t for t in titled if len(t)]
     if titled:
@@ -363,8 +395,16 @@ def _final_scores(
     base: np.ndarray,
     ranking: Ranking,
     kind: Asks | None,
+    min_coverage: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(score, coverage) of each candidate: base score plus context and answer-kind evidence."""
+    """(score, relevant) of each candidate: base score plus context and answer-kind
+    evidence, and whether its coverage reaches `min_coverage`.
+
+    Look-alike terms add coverage only, so they are looked up only for candidates
+    their answer could change: under `min_coverage` without them, yet able to reach
+    it with the best look-alike of every term they miss. On a slow question that
+    spares most of ~70 look-alike probes for each of tens of thousands of candidates.
+    """
     own, ctx = _evidence(index, groups, docs, ranking)
     scores = base + ranking.context_weight * (
         _weighted(groups, ctx) if ranking.context_all_terms else _weighted(groups, ctx & ~own)
@@ -373,22 +413,31 @@ def _final_scores(
     if kind is not None:
         flags = evidence_flags(index)[kind][docs]
         scores = scores + ranking.evidence_weight * (total / len(groups)) * flags
-    partial = np.zeros(own.shape)
-    if alike and ranking.ngram_coverage > 0:
-        for g, term_id, dice in alike:
-            partial[g] = np.maximum(partial[g], dice * index.contains(term_id, docs))
-        partial = np.where(own, 0.0, ranking.ngram_coverage * partial)
-    coverage = (
-        (
+    if total <= 0:
+        return scores, np.ones(len(docs)) >= min_coverage
+
+    # Coverage: (own + context_coverage × context-only + look-alike weight) / total.
+    held = _weighted(groups, own) + ranking.context_coverage * _weighted(groups, ctx & ~own)
+    relevant = held / total >= min_coverage
+    if not alike or ranking.ngram_coverage <= 0:
+        return scores, relevant
+    best = np.zeros(len(groups))
+    for g, _, dice in alike:
+        best[g] = max(best[g], dice)
+    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
+    reach = held + (ranking.ngram_coverage * best * weights) @ ~own
+    open_ = ~relevant & ((reach * (1 + ROUNDING) + ROUNDING) / total >= min_coverage)
+    if open_.any():
+        at = np.flatnonzero(open_)
+        own, ctx = own[:, at], ctx[:, at]
+        partial = ranking.ngram_coverage * _alike_held(index, groups, alike, docs[at], own)
+        coverage = (
             _weighted(groups, own)
             + ranking.context_coverage * _weighted(groups, ctx & ~own)
             + _weighted(groups, partial)
-        )
-        / total
-        if total > 0
-        else np.ones(len(docs))
-    )
-    return scores, coverage
+        ) / total
+        relevant[at] = coverage >= min_coverage
+    return scores, relevant
 
 
 def _look_alikes(
@@ -449,10 +498,14 @@ def _evidence(
     index: SentenceIndex, groups: list[_TermGroup], docs: np.ndarray, ranking: Ranking
 ) -> tuple[np.ndarray, np.ndarray]:
     """(groups × docs) booleans: the sentence holds the term; its context holds it."""
-    own = np.zeros((len(groups), len(docs)), dtype=bool)
-    ctx = np.zeros_like(own)
     use_context = ranking.context_weight > 0 or ranking.context_coverage > 0
     context = context_of(index) if use_context else None
+    if index.kernels() is not None:
+        terms = [(g, t, -1.0) for g, group in enumerate(groups) for t in group.term_ids]
+        own, ctx, _ = compiled_evidence(index, context, docs, terms, len(groups))
+        return own, ctx
+    own = np.zeros((len(groups), len(docs)), dtype=bool)
+    ctx = np.zeros_like(own)
     for g, group in enumerate(groups):
         for term_id in group.term_ids:
             if context is None:
@@ -464,10 +517,38 @@ def _evidence(
     return own, ctx
 
 
+def _alike_held(
+    index: SentenceIndex,
+    groups: list[_TermGroup],
+    alike: list[tuple[int, int, float]],
+    docs: np.ndarray,
+    own: np.ndarray,
+) -> np.ndarray:
+    """(groups × docs): where the sentence lacks the term (`own` False), the largest Dice
+    of the term's look-alikes it holds; else 0."""
+    if index.kernels() is not None:
+        _, _, held = compiled_evidence(index, None, docs, alike, len(groups))
+    else:
+        held = np.zeros(own.shape)
+        for g, term_id, dice in alike:
+            held[g] = np.maximum(held[g], dice * index.contains(term_id, docs))
+    return np.where(own, 0.0, held)
+
+
 def _weighted(groups: list[_TermGroup], held: np.ndarray) -> np.ndarray:
-    """Sum of the IDF weights of the held groups, per doc."""
-    weights = np.asarray([g.weight for g in groups], dtype=np.float64)
-    return weights @ held if len(groups) else np.zeros(held.shape[1])
+    """Sum of the IDF weights of the held groups (× `held` when it is a share), per doc.
+
+    Added group after group, so a doc's sum is the same whatever other docs share its
+    batch (a BLAS matrix product rounds the last bit differently by a doc's place in
+    the batch, and search scores candidates in batches that depend on the pruning).
+    """
+    out = np.zeros(held.shape[1])
+    for g, group in enumerate(groups):
+        if held.dtype == np.bool_:
+            np.add(out, group.weight, out=out, where=held[g])  # x + w, or x + 0
+        else:
+            out += group.weight * held[g]
+    return out
 
 
 def _highlight_terms(index: SentenceIndex, terms: list[str]) -> set[str]:
@@ -516,11 +597,22 @@ def _hit(
     )
 
 
+# word -> its index terms, for highlighting: a hit's words are mostly common ones
+# met before, and a dict look-up is a fraction of `analyze_keyed`'s call.
+_WORD_TERMS: dict[str, tuple[str, ...]] = {}
+_WORD_TERMS_LIMIT = 200_000
+
+
 def highlight_spans(text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:
     """Character spans of the words of `text` whose index term is one of `terms`."""
     spans = []
     for start, end, word in iter_word_spans(text):
-        # analyze_keyed's cache: the same terms as analyze(word), without re-normalizing
-        if any(term in terms for term in analyze_keyed(word)[0]):
+        word_terms = _WORD_TERMS.get(word)
+        if word_terms is None:
+            # analyze_keyed's cache: the same terms as analyze(word), without re-normalizing
+            word_terms = tuple(analyze_keyed(word)[0])
+            if len(_WORD_TERMS) < _WORD_TERMS_LIMIT:
+                _WORD_TERMS[word] = word_terms
+        if any(term in terms for term in word_terms):
             spans.append((start, end))
     return tuple(spans)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from retrieval.corpus import load_corpus
-from retrieval.index import SentenceIndex, best_first, build_index
+from retrieval.index import SentenceIndex, best_first, build_index, compiled_kernels
 from retrieval.models import Document
 from retrieval.normalize import analyze
 
@@ -67,8 +68,15 @@ def assert_equal_to_rank_bm25(index: SentenceIndex, seed: int) -> None:
         assert worst < 1e-6, (terms, worst)
 
 
-def test_seed_scores_equal_rank_bm25_for_many_questions(seed_index: SentenceIndex) -> None:
-    assert_equal_to_rank_bm25(seed_index, seed=1)
+PATHS = pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "compiled"])
+
+
+@PATHS
+def test_seed_scores_equal_rank_bm25_for_many_questions(
+    seed_index: SentenceIndex, compiled: bool
+) -> None:
+    index = replace(seed_index, compiled=compiled)  # the numpy or the numba path
+    assert_equal_to_rank_bm25(index, seed=1)
 
 
 COMMON = "روسيا"
@@ -119,8 +127,13 @@ def _row_of(index: SentenceIndex, text: str) -> int:
     return next(int(r) for r in index.doc_rows if index.texts[int(r)] == text)
 
 
-def test_corner_corpus_scores_equal_rank_bm25(corner_documents: list[Document]) -> None:
-    assert_equal_to_rank_bm25(build_index(corner_documents), seed=2)
+@PATHS
+def test_corner_corpus_scores_equal_rank_bm25(
+    corner_documents: list[Document], compiled: bool
+) -> None:
+    index = build_index(corner_documents)
+    index.compiled = compiled
+    assert_equal_to_rank_bm25(index, seed=2)
 
 
 def assert_same_index(a: SentenceIndex, b: SentenceIndex) -> None:
@@ -139,22 +152,27 @@ def test_a_parallel_build_equals_a_serial_one(corner_documents: list[Document]) 
     assert_same_index(build_index(documents, workers=1), build_index(documents, workers=2))
 
 
+@PATHS
 def test_best_first_equals_the_head_of_a_full_sort_ties_included(
-    seed_index: SentenceIndex,
+    seed_index: SentenceIndex, compiled: bool
 ) -> None:
+    kernels = compiled_kernels() if compiled else None
     for terms in questions(seed_index, seed=3, n=60):
         docs, scores = seed_index.score(seed_index.term_ids(terms))
         order = np.lexsort((docs, -scores))
         for n in (1, 5, 10, len(docs) + 3):
-            top_docs, top_scores = best_first(docs, scores, n)
+            top_docs, top_scores = best_first(docs, scores, n, kernels)
             assert top_docs.tolist() == docs[order][:n].tolist(), (terms, n)
             assert np.allclose(top_scores, scores[order][:n], rtol=0, atol=1e-9)
 
 
-def test_best_first_breaks_ties_by_sentence_order() -> None:
-    docs = np.array([9, 3, 7, 1, 5])
+@PATHS
+def test_best_first_breaks_ties_by_sentence_order(compiled: bool) -> None:
+    kernels = compiled_kernels() if compiled else None
+    docs = np.array([9, 3, 7, 1, 5], dtype=np.int32)
     scores = np.array([1.0, 2.0, 2.0, 2.0, 0.5])
-    assert best_first(docs, scores, 2)[0].tolist() == [1, 3]
+    assert best_first(docs, scores, 2, kernels)[0].tolist() == [1, 3]
+    assert best_first(docs, scores, 9, kernels)[0].tolist() == [1, 3, 7, 9, 5]
 
 
 def test_a_reloaded_index_scores_and_ranks_as_the_built_one(

@@ -56,8 +56,9 @@ def ranked_in_full(index: SentenceIndex, question: str, min_coverage: float) -> 
     )
     docs, base = index.score(ids, weights)
     kind = asks_for(question) if groups else None
-    scores, coverage = _final_scores(index, groups, alike, docs, base, DEFAULT_RANKING, kind)
-    keep = coverage >= min_coverage
+    scores, keep = _final_scores(
+        index, groups, alike, docs, base, DEFAULT_RANKING, kind, min_coverage
+    )
     docs, scores = docs[keep], scores[keep]
     return docs[np.lexsort((docs, -scores))].tolist()
 

@@ -1,0 +1,425 @@
+"""Compiled loops of the search hot path: scoring, top-k and the evidence look-ups.
+
+Each kernel takes and returns plain numpy arrays and does exactly what the numpy
+code it replaces does (retrieval/index.py, retrieval/search.py), in the same
+floating-point order, so scores are equal to the bit and rankings identical
+(tests/test_kernels.py runs both on random corpora). numpy spends ~18 ns per
+posting on fancy-indexed scatter-adds plus a temporary array per step; a loop
+compiled by numba reads each posting once at 1–3 ns and allocates only its result.
+
+Importing numba costs 0.2–0.4 s, a loss for a corpus small enough that numpy
+answers in a millisecond, so this module is imported only for an index of at
+least `retrieval.index.COMPILED_FROM` sentences. Compiled code is cached on disk
+(`cache=True`): in `__pycache__` beside this file when that folder is writable,
+else in `NUMBA_CACHE_DIR`, else in the user's cache folder; the Docker image ships
+it warm (Dockerfile). Without any writable cache folder the kernels are compiled
+in each process (a few seconds on the first large question) instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numba
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def _jit(function):  # type: ignore[no-untyped-def]
+    """`numba.njit(cache=True, nogil=True)`, or uncached when no cache folder is writable.
+
+    `nogil` lets the bot's worker threads answer two questions on two cores.
+    """
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError as error:  # "cannot cache function …: no locator available"
+        log.warning("compiled search kernels are not cached (%s)", error)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return numba.njit(cache=False, nogil=True)(function)
+
+
+@_jit
+def score_terms(
+    indptr: np.ndarray,
+    post_docs: np.ndarray,
+    post_weights: np.ndarray,
+    term_ids: np.ndarray,
+    weights: np.ndarray,
+    buffer: np.ndarray,
+    seen: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(docs, scores) of every doc in the terms' postings: `SentenceIndex.score`.
+
+    Each posting adds weight × impact into `buffer`, term after term as numpy
+    does, so every sum is rounded alike. A doc not yet `seen` is listed once.
+    Both buffers are all zero before and after (the last loop clears what it
+    touched): a one-byte flag, not a generation stamp, keeps the flags small
+    enough to stay in cache (~20 % faster at a million sentences).
+    """
+    total = 0
+    for t in term_ids:
+        total += indptr[t + 1] - indptr[t]
+    touched = np.empty(total, dtype=np.int32)
+    n = 0
+    for i in range(len(term_ids)):
+        t = term_ids[i]
+        weight = weights[i]
+        for p in range(indptr[t], indptr[t + 1]):
+            doc = post_docs[p]
+            buffer[doc] += weight * post_weights[p]
+            if not seen[doc]:
+                seen[doc] = 1
+                touched[n] = doc
+                n += 1
+    docs = touched[:n].copy()
+    scores = np.empty(n, dtype=np.float64)
+    for j in range(n):
+        doc = docs[j]
+        scores[j] = buffer[doc]
+        buffer[doc] = 0.0
+        seen[doc] = 0
+    return docs, scores
+
+
+@_jit
+def top_positions(docs: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the `n` best of (docs, scores), best first, ties by doc id: `best_first`.
+
+    One pass keeping the best so far in order (insertion into at most `n` slots);
+    meant for small `n`, where a candidate rarely beats the n-th best.
+    """
+    m = min(n, len(docs))
+    best = np.empty(max(m, 0), dtype=np.int64)
+    if m <= 0:
+        return best
+    count = 0
+    for i in range(len(docs)):
+        score = scores[i]
+        doc = docs[i]
+        if count == m:
+            worst = best[m - 1]
+            if score < scores[worst] or (score == scores[worst] and doc > docs[worst]):
+                continue
+            j = m - 1
+        else:
+            j = count
+            count += 1
+        while j > 0:
+            above = best[j - 1]
+            if score > scores[above] or (score == scores[above] and doc < docs[above]):
+                best[j] = above
+                j -= 1
+            else:
+                break
+        best[j] = i
+    return best
+
+
+@_jit
+def _sorted_has(values: np.ndarray, lo: int, hi: int, x: int) -> bool:
+    """Whether ascending values[lo:hi] holds x (a binary search; negative x never)."""
+    if x < 0:
+        return False
+    end = hi
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and values[lo] == x
+
+
+@_jit
+def _bits(n: int) -> int:
+    bits = 0
+    while n > 0:
+        bits += 1
+        n >>= 1
+    return bits
+
+
+@_jit
+def evidence(
+    indptr: np.ndarray,
+    post_docs: np.ndarray,
+    docs: np.ndarray,
+    term_ids: np.ndarray,
+    term_group: np.ndarray,
+    term_dice: np.ndarray,
+    n_groups: int,
+    use_context: bool,
+    prev_doc: np.ndarray,
+    next_doc: np.ndarray,
+    doc_source: np.ndarray,
+    title_indptr: np.ndarray,
+    title_sources: np.ndarray,
+    marks: np.ndarray,
+    source_marks: np.ndarray,
+    slots: np.ndarray,
+    bits: np.ndarray,
+    source_bits: np.ndarray,
+    generation: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(own, ctx, alike, last generation) for candidates `docs`, (groups × docs) each.
+
+    A term with `term_dice` < 0 is one of its group's own spellings: `own` says the
+    sentence holds it, `ctx` that its previous or next sentence or its document's
+    title does (`ContextIndex.lookup`; `ctx` stays False without `use_context`). A
+    term with a Dice ≥ 0 is a look-alike: `alike` keeps the largest Dice of those
+    the sentence holds, where it does not hold one of the group's own spellings
+    (else 0; own spellings must come first in `term_ids`). Per term, few probes
+    against long postings binary-search them; many probes mark the postings once
+    with a new generation in `marks` (shifted by one, so -1 reads the never-marked
+    slot 0) and read one slot each, as `SentenceIndex.contains` does. Titles
+    likewise, with `source_marks`. Many candidates and many look-alike terms (a slow
+    question: 70,000 × 120) are answered the other way round: each candidate's
+    place is written in `slots` under a fresh mark, then the look-alike postings
+    are read once, n + postings instead of n × terms probes. Likewise, up to 64 own
+    spellings looked up with their context for many candidates set one bit each in
+    `bits` (per doc, shifted by one) and `source_bits` (per document, for titles),
+    so each candidate reads three doc words and one document word in all, not three
+    probes per term; both are all zero before and after (cleared from the postings).
+    """
+    n = len(docs)
+    own = np.zeros((n_groups, n), dtype=np.bool_)
+    ctx = np.zeros((n_groups, n), dtype=np.bool_)
+    alike = np.zeros((n_groups, n), dtype=np.float64)
+    probe_cost = 0
+    scatter_cost = n
+    for k in range(len(term_ids)):
+        if term_dice[k] >= 0:
+            length = indptr[term_ids[k] + 1] - indptr[term_ids[k]]
+            scatter_cost += length
+            probe_cost += min(length + n, n * _bits(length))
+    scatter = scatter_cost < probe_cost
+    own_terms = np.empty(len(term_ids), dtype=np.int64)
+    n_own = 0
+    mask_cost = 3 * n
+    term_cost = 0
+    for k in range(len(term_ids)):
+        if term_dice[k] < 0:
+            own_terms[n_own] = k
+            n_own += 1
+            length = indptr[term_ids[k] + 1] - indptr[term_ids[k]]
+            titles = title_indptr[term_ids[k] + 1] - title_indptr[term_ids[k]] if use_context else 0
+            mask_cost += 2 * (length + titles)
+            term_cost += min(length + 3 * n, 3 * n * _bits(length))
+            term_cost += min(titles + n, n * _bits(titles))
+    masked = use_context and 0 < n_own <= 64 and mask_cost < term_cost
+    if masked:
+        for j in range(n_own):
+            t = term_ids[own_terms[j]]
+            bit = np.uint64(1) << np.uint64(j)
+            for p in range(indptr[t], indptr[t + 1]):
+                bits[post_docs[p] + 1] |= bit
+            for p in range(title_indptr[t], title_indptr[t + 1]):
+                source_bits[title_sources[p]] |= bit
+        for i in range(n):
+            doc = docs[i]
+            held = bits[doc + 1]
+            near = bits[prev_doc[doc] + 1] | bits[next_doc[doc] + 1] | source_bits[doc_source[doc]]
+            if held == 0 and near == 0:
+                continue
+            for j in range(n_own):
+                bit = np.uint64(1) << np.uint64(j)
+                g = term_group[own_terms[j]]
+                if held & bit:
+                    own[g, i] = True
+                if near & bit:
+                    ctx[g, i] = True
+        for j in range(n_own):
+            t = term_ids[own_terms[j]]
+            for p in range(indptr[t], indptr[t + 1]):
+                bits[post_docs[p] + 1] = 0
+            for p in range(title_indptr[t], title_indptr[t + 1]):
+                source_bits[title_sources[p]] = 0
+    for k in range(len(term_ids)):
+        t = term_ids[k]
+        g = term_group[k]
+        dice = term_dice[k]
+        if (dice >= 0 and scatter) or (dice < 0 and masked):
+            continue
+        lo = indptr[t]
+        hi = indptr[t + 1]
+        length = hi - lo
+        around = use_context and dice < 0
+        if length > 0:
+            probes = 3 * n if around else n
+            marked = probes * _bits(length) >= 4 * length
+            if marked:
+                generation += 1
+                for p in range(lo, hi):
+                    marks[post_docs[p] + 1] = generation
+            for i in range(n):
+                if dice >= 0 and own[g, i]:
+                    continue  # a look-alike counts only where the term itself is missing
+                doc = docs[i]
+                if marked:
+                    held = marks[doc + 1] == generation
+                else:
+                    held = _sorted_has(post_docs, lo, hi, doc)
+                if dice >= 0:
+                    if held and dice > alike[g, i]:
+                        alike[g, i] = dice
+                    continue
+                if held:
+                    own[g, i] = True
+                if around and not ctx[g, i]:
+                    before = prev_doc[doc]
+                    after = next_doc[doc]
+                    if marked:
+                        near = marks[before + 1] == generation or marks[after + 1] == generation
+                    else:
+                        near = _sorted_has(post_docs, lo, hi, before) or _sorted_has(
+                            post_docs, lo, hi, after
+                        )
+                    if near:
+                        ctx[g, i] = True
+        if not around:
+            continue
+        lo = title_indptr[t]
+        hi = title_indptr[t + 1]
+        length = hi - lo
+        if length == 0:
+            continue
+        marked = n * _bits(length) >= 4 * length
+        if marked:
+            generation += 1
+            for p in range(lo, hi):
+                source_marks[title_sources[p]] = generation
+        for i in range(n):
+            if ctx[g, i]:
+                continue
+            source = doc_source[docs[i]]
+            if marked:
+                ctx[g, i] = source_marks[source] == generation
+            else:
+                ctx[g, i] = _sorted_has(title_sources, lo, hi, source)
+    if scatter:
+        generation += 1
+        for i in range(n):
+            marks[docs[i] + 1] = generation
+            slots[docs[i]] = i
+        for k in range(len(term_ids)):
+            dice = term_dice[k]
+            if dice < 0:
+                continue
+            t = term_ids[k]
+            g = term_group[k]
+            for p in range(indptr[t], indptr[t + 1]):
+                doc = post_docs[p]
+                if marks[doc + 1] == generation:
+                    i = slots[doc]
+                    if not own[g, i] and dice > alike[g, i]:
+                        alike[g, i] = dice
+    return own, ctx, alike, generation
+
+
+@_jit
+def neighbour_marked(
+    candidates: np.ndarray,
+    docs: np.ndarray,
+    prev_doc: np.ndarray,
+    next_doc: np.ndarray,
+    marks: np.ndarray,
+    generation: int,
+) -> np.ndarray:
+    """Which of `docs` have their previous or next sentence among `candidates`."""
+    for doc in candidates:
+        marks[doc + 1] = generation
+    out = np.empty(len(docs), dtype=np.bool_)
+    for i in range(len(docs)):
+        doc = docs[i]
+        out[i] = marks[prev_doc[doc] + 1] == generation or marks[next_doc[doc] + 1] == generation
+    return out
+
+
+def readonly(array: np.ndarray) -> np.ndarray:
+    """A read-only view of `array` (no copy).
+
+    numba compiles one version per argument type, and a writable array is another
+    type than a read-only one: an index mapped from disk has read-only arrays, one
+    built or edited in this process writable ones. Passing every index array
+    read-only keeps it to one version of each kernel, the one `warm` caches.
+    """
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def warm() -> None:
+    """Load (or compile and cache) every kernel for the argument types search passes."""
+    ints = readonly(np.array([0, 1], dtype=np.int32))
+    offsets = readonly(np.array([0, 1, 2], dtype=np.int64))
+    impacts = readonly(np.array([1.0, 2.0]))
+    term_ids = np.array([0, 1], dtype=np.int64)
+    buffer, seen = np.zeros(2), np.zeros(2, dtype=np.uint8)
+    docs, scores = score_terms(offsets, ints, impacts, term_ids, np.ones(2), buffer, seen)
+    top_positions(docs, scores, 1)
+    marks = np.zeros(3, dtype=np.int32)
+    neighbour_marked(docs, docs, ints, ints, marks, 1)
+    dice = np.array([-1.0, 0.5])
+    context_weight(offsets, ints, docs, term_ids, term_ids, np.ones(2), ints, ints, ints, offsets,
+                   ints, np.zeros(3, dtype=np.uint64), np.zeros(2, dtype=np.uint64))  # fmt: skip
+    evidence(offsets, ints, docs, term_ids, term_ids, dice, 1, True, ints, ints, ints, offsets,
+             ints, marks, np.zeros(2, dtype=np.int32), np.zeros(2, dtype=np.int32),
+             np.zeros(3, dtype=np.uint64), np.zeros(2, dtype=np.uint64), 1)  # fmt: skip
+
+
+@_jit
+def context_weight(
+    indptr: np.ndarray,
+    post_docs: np.ndarray,
+    docs: np.ndarray,
+    term_ids: np.ndarray,
+    term_group: np.ndarray,
+    group_weight: np.ndarray,
+    prev_doc: np.ndarray,
+    next_doc: np.ndarray,
+    doc_source: np.ndarray,
+    title_indptr: np.ndarray,
+    title_sources: np.ndarray,
+    bits: np.ndarray,
+    source_bits: np.ndarray,
+) -> np.ndarray:
+    """Per candidate, the summed weight of the groups with a term in its context (the
+    previous or next sentence, or its document's title), for at most 64 terms.
+
+    A bound for search, not a score: the sum's order is not `_weighted`'s. Each term
+    sets one bit in `bits` (per doc, shifted by one) and `source_bits` (per document),
+    both all zero before and after.
+    """
+    n_terms = len(term_ids)
+    group_bits = np.zeros(len(group_weight), dtype=np.uint64)
+    for j in range(n_terms):
+        t = term_ids[j]
+        bit = np.uint64(1) << np.uint64(j)
+        group_bits[term_group[j]] |= bit
+        for p in range(indptr[t], indptr[t + 1]):
+            bits[post_docs[p] + 1] |= bit
+        for p in range(title_indptr[t], title_indptr[t + 1]):
+            source_bits[title_sources[p]] |= bit
+    out = np.zeros(len(docs), dtype=np.float64)
+    for i in range(len(docs)):
+        doc = docs[i]
+        near = bits[prev_doc[doc] + 1] | bits[next_doc[doc] + 1] | source_bits[doc_source[doc]]
+        if near == 0:
+            continue
+        total = 0.0
+        for g in range(len(group_weight)):
+            if near & group_bits[g]:
+                total += group_weight[g]
+        out[i] = total
+    for j in range(n_terms):
+        t = term_ids[j]
+        for p in range(indptr[t], indptr[t + 1]):
+            bits[post_docs[p] + 1] = 0
+        for p in range(title_indptr[t], title_indptr[t + 1]):
+            source_bits[title_sources[p]] = 0
+    return out
