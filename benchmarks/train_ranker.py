@@ -25,15 +25,14 @@ number of steps: deterministic, numpy only.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
+from benchmarks.quality import scorer
 from retrieval.corpus import load_corpus
 from retrieval.engine import SENTENCE_PARAMS
 from retrieval.evaluate import golds_for, judge_hits, load_questions
@@ -76,15 +75,6 @@ class _Collector:
     def rerank(self, candidates: Candidates) -> tuple[np.ndarray, np.ndarray]:
         self.last = features(candidates)
         return candidates.docs, candidates.scores
-
-
-def scorer(eval_dir: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("arcd_score", eval_dir / "arcd_score.py")
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"no arcd_score.py in {eval_dir}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def arcd_queries(eval_dir: Path, rng: np.random.Generator) -> list[Query]:

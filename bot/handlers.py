@@ -374,14 +374,11 @@ async def show_context(
     update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, rank: int
 ) -> None:
     """Send the sentences around a cited one, from the same document of the same index."""
-    query = update.callback_query
-    message = query.message
-    found = await _cited_sentence(state_of(context), message, key, rank)
-    if found is None or not isinstance(message, Message):
-        await query.answer(texts.EXPIRED, show_alert=True)
+    found = await _pressed(update, context, key, rank)
+    if found is None:
         return
-    index, doc_index, cited = found
-    await query.answer()
+    message, index, doc_index, cited = found
+    await update.callback_query.answer()
     rows = index.document_rows(doc_index)
     near = [
         index.sentence(int(row))
@@ -395,13 +392,11 @@ async def show_context(
 
 async def show_who(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, rank: int) -> None:
     """Send every outlet that ran cited sentence `rank` (or a near-duplicate of it)."""
-    query = update.callback_query
-    message = query.message
-    found = await _cited_sentence(state_of(context), message, key, rank)
-    if found is None or not isinstance(message, Message):
-        await query.answer(texts.EXPIRED, show_alert=True)
+    found = await _pressed(update, context, key, rank)
+    if found is None:
         return
-    index, doc_index, cited = found
+    message, index, doc_index, cited = found
+    query = update.callback_query
     rows = index.document_rows(doc_index)
     row = next((int(r) for r in rows if int(index.sent_pos[r]) == cited.position), None)
     if row is None:
@@ -415,6 +410,20 @@ async def show_who(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str,
         len(shown.copies),
         len(shown.by_outlet()),
     )
+
+
+async def _pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, rank: int
+) -> tuple[Message, SentenceIndex, int, Cited] | None:
+    """The message and cited sentence behind a pressed button; None, after telling the
+    presser the answer has expired, when that answer is no longer served."""
+    query = update.callback_query
+    message = query.message
+    found = await _cited_sentence(state_of(context), message, key, rank)
+    if found is None or not isinstance(message, Message):
+        await query.answer(texts.EXPIRED, show_alert=True)
+        return None
+    return (message, *found)
 
 
 async def _cited_sentence(
