@@ -21,13 +21,14 @@ import multiprocessing
 import os
 import stat
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import regex
 import yaml
 
 from retrieval.display import printable
+from retrieval.index import AnalyzedChunk, analyze_chunk
 from retrieval.metadata import FIELD_CHARS, cap, clean_fields, quoted, read_yaml
 from retrieval.models import Document, Problem, Source
 
@@ -55,12 +56,16 @@ class Corpus:
     folder: Path
     documents: list[Document]
     problems: list[Problem]
+    # With `load_corpus(analyze=True)`: runs of documents analyzed where they were
+    # read, as (their digests, their chunk); those documents come without text.
+    analyzed: tuple[tuple[list[str], AnalyzedChunk], ...] = ()
 
 
 def load_corpus(
     folder: str | os.PathLike[str],
     max_file_bytes: int = MAX_FILE_BYTES,
     workers: int | None = None,
+    analyze: bool = False,
 ) -> Corpus:
     """Documents of `folder` and the problems met on the way; raises CorpusError only
     when the folder itself is unusable.
@@ -68,6 +73,12 @@ def load_corpus(
     Files are read and parsed in `workers` processes (default: every core for a
     corpus of PARALLEL_MIN_FILES files or more): at 94k files, parsing front
     matter and hashing is 15 s of one core. The result does not depend on `workers`.
+
+    With `analyze`, each worker also segments and analyzes the documents it read
+    (`retrieval.index.analyze_chunk`) and sends back their chunk instead of their
+    text: texts are never pickled to this process and back to analysis workers,
+    nor held here while the index is built. Read in-process, documents keep their
+    text and nothing is analyzed.
     """
     root = Path(folder)
     if not root.exists():
@@ -89,14 +100,17 @@ def load_corpus(
         workers = _cores() if len(todo) >= PARALLEL_MIN_FILES else 1
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
+    analyzed: tuple[tuple[list[str], AnalyzedChunk], ...] = ()
     if workers == 1:
         documents, read_problems = _read_batch(todo, max_file_bytes, real_root)
     else:
-        documents, read_problems = _read_in_workers(todo, max_file_bytes, real_root, workers)
+        documents, read_problems, analyzed = _read_in_workers(
+            todo, max_file_bytes, real_root, workers, analyze
+        )
     problems.extend(read_problems)
     for rel in sorted(sources):
         problems.append(Problem(SOURCES_FILE, f"entry {quoted(rel)} names no corpus file"))
-    return Corpus(root, documents, problems)
+    return Corpus(root, documents, problems, analyzed)
 
 
 def read_documents(
@@ -118,6 +132,8 @@ def read_documents(
 # Below this many files a corpus is read in-process: starting workers costs more.
 PARALLEL_MIN_FILES = 5_000
 _BATCHES_PER_WORKER = 4
+# Batches that are also analyzed are smaller: a worker that ends early idles less.
+_ANALYZED_BATCHES_PER_WORKER = 6
 
 _Todo = list[tuple[str, str, dict[str, str] | None]]  # (path, relative path, sources.yaml entry)
 
@@ -148,20 +164,41 @@ def _read_batch(
     return documents, problems
 
 
+def _read_and_analyze(
+    todo: _Todo, max_file_bytes: int, real_root: str
+) -> tuple[list[Document], list[Problem], AnalyzedChunk | None]:
+    """`_read_batch`, then the documents analyzed here and returned without their text."""
+    documents, problems = _read_batch(todo, max_file_bytes, real_root)
+    if not documents:
+        return documents, problems, None
+    chunk = analyze_chunk(0, [d.text for d in documents], [d.body_offset for d in documents])
+    return [replace(d, text="") for d in documents], problems, chunk
+
+
 def _read_in_workers(
-    todo: _Todo, max_file_bytes: int, real_root: str, workers: int
-) -> tuple[list[Document], list[Problem]]:
-    size = -(-len(todo) // (workers * _BATCHES_PER_WORKER))
+    todo: _Todo, max_file_bytes: int, real_root: str, workers: int, analyze: bool = False
+) -> tuple[list[Document], list[Problem], tuple[tuple[list[str], AnalyzedChunk], ...]]:
+    per_worker = _ANALYZED_BATCHES_PER_WORKER if analyze else _BATCHES_PER_WORKER
+    size = -(-len(todo) // (workers * per_worker))
     batches = [todo[i : i + size] for i in range(0, len(todo), size)]
     documents: list[Document] = []
     problems: list[Problem] = []
+    analyzed: list[tuple[list[str], AnalyzedChunk]] = []
     context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded bot
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         n = len(batches)
-        for read, met in pool.map(_read_batch, batches, [max_file_bytes] * n, [real_root] * n):
+        if not analyze:
+            for read, met in pool.map(_read_batch, batches, [max_file_bytes] * n, [real_root] * n):
+                documents.extend(read)
+                problems.extend(met)
+            return documents, problems, ()
+        results = pool.map(_read_and_analyze, batches, [max_file_bytes] * n, [real_root] * n)
+        for read, met, chunk in results:
             documents.extend(read)
             problems.extend(met)
-    return documents, problems
+            if chunk is not None:
+                analyzed.append(([d.digest for d in read], chunk))
+    return documents, problems, tuple(analyzed)
 
 
 def _cores() -> int:

@@ -38,7 +38,13 @@ from retrieval.rebuild import ProgressFactory, RebuildFailed, Rebuilt, rebuild, 
 from retrieval.reread import TooManyChanges, read_corpus, save_record
 from retrieval.roots import Roots
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
-from retrieval.segments import NotAnalyzed, incremental_index, save_titles, segments_dir
+from retrieval.segments import (
+    NotAnalyzed,
+    incremental_index,
+    nothing_stored,
+    save_titles,
+    segments_dir,
+)
 from retrieval.store import (
     StaleIndex,
     corpus_key,
@@ -327,9 +333,11 @@ class Engine:
         try:
             if self.index_dir is not None and not verify:
                 state = segments_dir(self.index_dir)
-                corpus, _ = read_corpus(self.roots, listing, state, previous)
+                fresh = nothing_stored(self.index_dir)
+                corpus, _ = read_corpus(self.roots, listing, state, previous, analyze=fresh)
             else:
-                corpus = self.roots.load()
+                fresh = self.index_dir is not None and nothing_stored(self.index_dir)
+                corpus = self.roots.load(analyze=fresh)
         except CorpusError as exc:
             raise ReloadFailed(str(exc)) from exc
         if not corpus.documents:
@@ -341,7 +349,7 @@ class Engine:
         except NotAnalyzed as exc:  # a segment went missing: read every file after all
             log.info("reading every file: %s", exc)
             try:
-                corpus = self.roots.load()
+                corpus = self.roots.load(analyze=nothing_stored(self.index_dir))
             except CorpusError as exc2:
                 raise ReloadFailed(str(exc2)) from exc2
             key = corpus_key(corpus.documents, self.params)
@@ -396,7 +404,13 @@ class Engine:
             index = build_index(corpus.documents, key, self.params, progress=tick)
         else:
             index, _ = incremental_index(
-                corpus.documents, key, self.params, self.index_dir, tick, previous=previous
+                corpus.documents,
+                key,
+                self.params,
+                self.index_dir,
+                tick,
+                previous=previous,
+                analyzed=corpus.analyzed,
             )
         index.build_seconds = time.perf_counter() - started
         cache_error = None

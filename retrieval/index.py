@@ -24,11 +24,12 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 
 import numpy as np
 
 from retrieval.models import Document, Sentence, Source
-from retrieval.normalize import PIPELINE_VERSION, analyze_keyed
+from retrieval.normalize import PIPELINE_VERSION, form_table
 from retrieval.segment import split_sentences
 
 
@@ -370,40 +371,42 @@ def slice_chunk(chunk: AnalyzedChunk, first: int, stop: int, first_doc: int) -> 
 def analyze_chunk(first_doc: int, texts: list[str], body_offsets: list[int]) -> AnalyzedChunk:
     """Segment and analyze documents first_doc, first_doc + 1, …: the costly step of a build.
 
-    A plain function of its arguments so it can run in a worker process.
+    A plain function of its arguments so it can run in a worker process. Terms
+    are counted as the process's form-table numbers (retrieval/normalize.py:
+    each distinct chunk of text analyzed once per process) and turned into
+    strings once per distinct term, at the end.
     """
+    table = form_table()
     sent_doc, sent_pos, sent_start, sent_end = [], [], [], []
     encoded: list[bytes] = []
     keys: list[bytes] = []
     n_terms: list[int] = []
-    vocab: dict[str, int] = {}
-    token_ids: list[int] = []
+    numbers: list[int] = []
+    analyze, blake2b = table.analyze, hashlib.blake2b
     for doc_index, (text, offset) in enumerate(zip(texts, body_offsets, strict=True)):
-        for position, (start, end) in enumerate(split_sentences(text)):
+        spans = split_sentences(text)
+        sent_doc.extend(repeat(first_doc + doc_index, len(spans)))
+        sent_pos.extend(range(len(spans)))
+        for start, end in spans:
             sentence = text[start:end]
-            terms, key = analyze_keyed(sentence)
-            sent_doc.append(first_doc + doc_index)
-            sent_pos.append(position)
+            count, key = analyze(sentence, numbers)
             sent_start.append(start + offset)
             sent_end.append(end + offset)
             encoded.append(sentence.encode("utf-8"))
-            keys.append(hashlib.blake2b(key.encode("utf-8"), digest_size=_KEY_BYTES).digest())
-            n_terms.append(len(terms))
-            for term in terms:
-                if term not in vocab:
-                    vocab[term] = len(vocab)
-            token_ids.extend(map(vocab.__getitem__, terms))
+            keys.append(blake2b(key.encode("utf-8"), digest_size=_KEY_BYTES).digest())
+            n_terms.append(count)
     n_rows = len(sent_doc)
     lengths = np.asarray(n_terms, dtype=np.int32)
     token_rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
     # Terms numbered in sorted order, as in the merged index: a chunk's postings
     # then come in the merged index's term order (index_from_chunks relies on it).
-    terms_sorted = sorted(vocab)
-    rank = np.empty(len(terms_sorted), dtype=np.int64)
-    rank[np.fromiter(map(vocab.__getitem__, terms_sorted), np.int64, len(terms_sorted))] = (
-        np.arange(len(terms_sorted))
-    )
-    token_ranks = rank[np.asarray(token_ids, dtype=np.int64)]
+    token_numbers = np.asarray(numbers, dtype=np.int64)
+    used = np.unique(token_numbers)
+    used_terms = list(map(table.terms.__getitem__, used.tolist()))
+    order = sorted(range(len(used_terms)), key=used_terms.__getitem__)
+    rank = np.empty(len(used_terms), dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(used_terms))
+    token_ranks = rank[np.searchsorted(used, token_numbers)]
     pairs, tf = np.unique(token_ranks * max(n_rows, 1) + token_rows, return_counts=True)
     return AnalyzedChunk(
         sent_doc=np.asarray(sent_doc, dtype=np.int32),
@@ -414,7 +417,7 @@ def analyze_chunk(first_doc: int, texts: list[str], body_offsets: list[int]) -> 
         text_len=np.fromiter(map(len, encoded), dtype=np.int64, count=n_rows),
         keys=b"".join(keys),
         n_terms=lengths,
-        vocab=terms_sorted,
+        vocab=[used_terms[i] for i in order],
         post_term=(pairs // max(n_rows, 1)).astype(np.int32),
         post_row=(pairs % max(n_rows, 1)).astype(np.int32),
         post_tf=tf.astype(np.int32),

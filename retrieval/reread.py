@@ -68,8 +68,11 @@ def read_corpus(
     state_dir: Path,
     previous: SentenceIndex | None,
     limit: int | None = None,
+    analyze: bool = False,
 ) -> tuple[Corpus, int]:
     """(the corpus, number of files opened) of the folders `roots` names.
+
+    `analyze`: a corpus read whole may come analyzed where it was read (`Roots.load`).
 
     Documents taken from the record have an empty text, their stored digest and
     `previous`'s citation (the index last built; None: every file is read).
@@ -84,7 +87,7 @@ def read_corpus(
     ):
         if limit is not None:
             raise TooManyChanges("the whole corpus must be read")
-        corpus = roots.load()
+        corpus = roots.load(analyze)
         return corpus, len(listing.files) if listing is not None else -1
     try:
         made = _kept_documents(state_dir, record)
@@ -93,7 +96,7 @@ def read_corpus(
         if limit is not None:
             raise TooManyChanges(f"file record in {state_dir} malformed") from exc
         log.warning("file record in %s malformed, reading every file: %s", state_dir, exc)
-        return roots.load(), len(listing.files)
+        return roots.load(analyze), len(listing.files)
 
 
 def _read_changed(

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from retrieval import arabic_roots
+from retrieval import corpus as corpus_module
 from retrieval import delta as delta_module
 from retrieval import engine as engine_module
 from retrieval import reread as reread_module
@@ -494,3 +495,56 @@ def test_reloads_edit_the_serving_index_into_exactly_a_full_rebuild(
     again = Engine(corpus, cache)
     assert again.open().from_cache
     assert_same_index(again.snapshot.index, full_index(corpus))
+
+
+def test_a_corpus_analyzed_where_it_is_read_builds_the_same_index(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """Workers that read a batch of files also analyze it and send back its chunk, not
+    the texts: batches cut anywhere give the index of a full build, and become the
+    segments the next update reuses."""
+    read = load_corpus(corpus, workers=2, analyze=True)
+    assert len(read.analyzed) > 1, "one batch per file or two: several chunks"
+    assert all(d.text == "" for d in read.documents)
+    held = [digest for digests, _ in read.analyzed for digest in digests]
+    assert held == [d.digest for d in read.documents]
+    key = corpus_key(read.documents, SENTENCE_PARAMS)
+    cache = tmp_path / "cache"
+    index, update = incremental_index(
+        read.documents, key, SENTENCE_PARAMS, cache, analyzed=read.analyzed
+    )
+    assert (update.analyzed_docs, update.reused_docs) == (len(read.documents), 0)
+    assert_same_index(index, full_index(corpus))
+    save_index(index, cache)
+    again, analyzed = incremental(corpus, cache)
+    assert analyzed == 0
+    assert_same_index(again, full_index(corpus))
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="reading in workers needs 2 cores")
+def test_a_first_build_analyzes_in_the_reading_workers_uploads_included(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing stored yet, the engine's load analyzes where it reads (here every
+    corpus counts as large); an upload named like a main file is skipped although
+    its worker analyzed it, and a later change is analyzed alone."""
+    monkeypatch.setattr(corpus_module, "PARALLEL_MIN_FILES", 1)
+    cache, uploads = tmp_path / "cache", tmp_path / "uploads"
+    uploads.mkdir()
+    (corpus / "uploads").mkdir()
+    (corpus / "uploads" / "bridge.md").write_text(f"{SENTENCES[2]}\n", "utf-8")
+    (uploads / "bridge.md").write_text(f"---\ntitle: جسر\n---\n{SENTENCES[1]}\n", "utf-8")
+    shutil.copy(sorted(corpus.glob("*.txt"))[0], uploads / "copy.txt")  # cited twice
+    engine = Engine(corpus, cache, uploads_dir=uploads)
+    snapshot = engine.open()
+    assert any("main corpus folder has this name" in p.reason for p in snapshot.problems)
+    catalog = segments_dir(cache) / "catalog.json"
+    first_segments = json.loads(catalog.read_text())["segments"]
+    assert len(first_segments) > 2, "analyzed in batches where read"
+    assert_same_index(snapshot.index, Engine(corpus, None, uploads_dir=uploads).open().index)
+
+    (corpus / "olives.txt").write_text(f"---\ntitle: زيتون\n---\n{SENTENCES[0]}\n", "utf-8")
+    engine.reload()
+    added = set(json.loads(catalog.read_text())["segments"]) - set(first_segments)
+    assert len(added) == 1, "only the new file analyzed"
+    assert_same_index(engine.snapshot.index, Engine(corpus, None, uploads_dir=uploads).open().index)
