@@ -28,9 +28,10 @@ import regex
 import yaml
 
 from retrieval.display import printable
-from retrieval.index import AnalyzedChunk, analyze_chunk
+from retrieval.index import AnalyzedRun, analyze_chunk
 from retrieval.metadata import FIELD_CHARS, cap, clean_fields, quoted, read_yaml
 from retrieval.models import Document, Problem, Source
+from retrieval.normalize import analyze_keyed
 
 SUFFIXES = (".txt", ".md")
 # A news article is kilobytes; a file this large is an export or a mistake, and
@@ -57,8 +58,8 @@ class Corpus:
     documents: list[Document]
     problems: list[Problem]
     # With `load_corpus(analyze=True)`: runs of documents analyzed where they were
-    # read, as (their digests, their chunk); those documents come without text.
-    analyzed: tuple[tuple[list[str], AnalyzedChunk], ...] = ()
+    # read; those documents come without text.
+    analyzed: tuple[AnalyzedRun, ...] = ()
 
 
 def load_corpus(
@@ -100,7 +101,7 @@ def load_corpus(
         workers = _cores() if len(todo) >= PARALLEL_MIN_FILES else 1
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
-    analyzed: tuple[tuple[list[str], AnalyzedChunk], ...] = ()
+    analyzed: tuple[AnalyzedRun, ...] = ()
     if workers == 1:
         documents, read_problems = _read_batch(todo, max_file_bytes, real_root)
     else:
@@ -166,24 +167,27 @@ def _read_batch(
 
 def _read_and_analyze(
     todo: _Todo, max_file_bytes: int, real_root: str
-) -> tuple[list[Document], list[Problem], AnalyzedChunk | None]:
-    """`_read_batch`, then the documents analyzed here and returned without their text."""
+) -> tuple[list[Document], list[Problem], AnalyzedRun | None]:
+    """`_read_batch`, then the documents (and their titles) analyzed here; they are
+    returned without their text."""
     documents, problems = _read_batch(todo, max_file_bytes, real_root)
     if not documents:
         return documents, problems, None
     chunk = analyze_chunk(0, [d.text for d in documents], [d.body_offset for d in documents])
-    return [replace(d, text="") for d in documents], problems, chunk
+    titles = {d.source.title: analyze_keyed(d.source.title)[0] for d in documents}
+    run = AnalyzedRun([d.digest for d in documents], chunk, titles)
+    return [replace(d, text="") for d in documents], problems, run
 
 
 def _read_in_workers(
     todo: _Todo, max_file_bytes: int, real_root: str, workers: int, analyze: bool = False
-) -> tuple[list[Document], list[Problem], tuple[tuple[list[str], AnalyzedChunk], ...]]:
+) -> tuple[list[Document], list[Problem], tuple[AnalyzedRun, ...]]:
     per_worker = _ANALYZED_BATCHES_PER_WORKER if analyze else _BATCHES_PER_WORKER
     size = -(-len(todo) // (workers * per_worker))
     batches = [todo[i : i + size] for i in range(0, len(todo), size)]
     documents: list[Document] = []
     problems: list[Problem] = []
-    analyzed: list[tuple[list[str], AnalyzedChunk]] = []
+    analyzed: list[AnalyzedRun] = []
     context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded bot
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         n = len(batches)
@@ -193,11 +197,11 @@ def _read_in_workers(
                 problems.extend(met)
             return documents, problems, ()
         results = pool.map(_read_and_analyze, batches, [max_file_bytes] * n, [real_root] * n)
-        for read, met, chunk in results:
+        for read, met, run in results:
             documents.extend(read)
             problems.extend(met)
-            if chunk is not None:
-                analyzed.append(([d.digest for d in read], chunk))
+            if run is not None:
+                analyzed.append(run)
     return documents, problems, tuple(analyzed)
 
 

@@ -24,7 +24,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
 
@@ -335,6 +335,14 @@ class AnalyzedChunk:
 _KEY_BYTES = 16
 
 
+class AnalyzedRun(NamedTuple):
+    """Documents analyzed where they were read (`load_corpus(analyze=True)`)."""
+
+    digests: list[str]  # the documents, in order
+    chunk: AnalyzedChunk  # numbered from 0
+    titles: dict[str, list[str]]  # each title's `analyze` terms (the context field's)
+
+
 def slice_chunk(chunk: AnalyzedChunk, first: int, stop: int, first_doc: int) -> AnalyzedChunk:
     """Documents `first` ≤ i < `stop` of `chunk` (numbered as in its sent_doc), renumbered
     from `first_doc`: the rows of a stored segment that the current corpus still holds.
@@ -377,25 +385,30 @@ def analyze_chunk(first_doc: int, texts: list[str], body_offsets: list[int]) -> 
     strings once per distinct term, at the end.
     """
     table = form_table()
-    sent_doc, sent_pos, sent_start, sent_end = [], [], [], []
+    counts: list[int] = []
+    spans_all: list[tuple[int, int]] = []
     encoded: list[bytes] = []
     keys: list[bytes] = []
     n_terms: list[int] = []
     numbers: list[int] = []
     analyze, blake2b = table.analyze, hashlib.blake2b
-    for doc_index, (text, offset) in enumerate(zip(texts, body_offsets, strict=True)):
+    for text in texts:
         spans = split_sentences(text)
-        sent_doc.extend(repeat(first_doc + doc_index, len(spans)))
-        sent_pos.extend(range(len(spans)))
+        counts.append(len(spans))
+        spans_all.extend(spans)
         for start, end in spans:
             sentence = text[start:end]
             count, key = analyze(sentence, numbers)
-            sent_start.append(start + offset)
-            sent_end.append(end + offset)
             encoded.append(sentence.encode("utf-8"))
             keys.append(blake2b(key.encode("utf-8"), digest_size=_KEY_BYTES).digest())
             n_terms.append(count)
-    n_rows = len(sent_doc)
+    n_rows = len(spans_all)
+    per_doc = np.asarray(counts, dtype=np.int64)
+    sent_doc = np.repeat(np.arange(first_doc, first_doc + len(texts), dtype=np.int32), per_doc)
+    doc_first_row = np.repeat(np.cumsum(per_doc) - per_doc, per_doc)
+    sent_pos = (np.arange(n_rows, dtype=np.int64) - doc_first_row).astype(np.int32)
+    spans_array = np.asarray(spans_all, dtype=np.int64).reshape(n_rows, 2)
+    shift = np.repeat(np.asarray(body_offsets, dtype=np.int64), per_doc)
     lengths = np.asarray(n_terms, dtype=np.int32)
     token_rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
     # Terms numbered in sorted order, as in the merged index: a chunk's postings
@@ -404,15 +417,15 @@ def analyze_chunk(first_doc: int, texts: list[str], body_offsets: list[int]) -> 
     used = np.unique(token_numbers)
     used_terms = list(map(table.terms.__getitem__, used.tolist()))
     order = sorted(range(len(used_terms)), key=used_terms.__getitem__)
-    rank = np.empty(len(used_terms), dtype=np.int64)
-    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(used_terms))
-    token_ranks = rank[np.searchsorted(used, token_numbers)]
+    rank = np.zeros(int(used[-1]) + 1 if len(used) else 0, dtype=np.int64)
+    rank[used[np.asarray(order, dtype=np.int64)]] = np.arange(len(used_terms))
+    token_ranks = rank[token_numbers]
     pairs, tf = np.unique(token_ranks * max(n_rows, 1) + token_rows, return_counts=True)
     return AnalyzedChunk(
-        sent_doc=np.asarray(sent_doc, dtype=np.int32),
-        sent_pos=np.asarray(sent_pos, dtype=np.int32),
-        sent_start=np.asarray(sent_start, dtype=np.int32),
-        sent_end=np.asarray(sent_end, dtype=np.int32),
+        sent_doc=sent_doc,
+        sent_pos=sent_pos,
+        sent_start=(spans_array[:, 0] + shift).astype(np.int32),
+        sent_end=(spans_array[:, 1] + shift).astype(np.int32),
         text_blob=b"".join(encoded),
         text_len=np.fromiter(map(len, encoded), dtype=np.int64, count=n_rows),
         keys=b"".join(keys),

@@ -55,6 +55,7 @@ from retrieval.context import CONTEXT_KEY, TITLE_TERMS_KEY
 from retrieval.delta import FRESH_TITLES_KEY, delta_index
 from retrieval.index import (
     AnalyzedChunk,
+    AnalyzedRun,
     BM25Params,
     SentenceIndex,
     analyze_documents,
@@ -139,7 +140,7 @@ def incremental_index(
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
     previous: SentenceIndex | None = None,
-    analyzed: Iterable[tuple[list[str], AnalyzedChunk]] = (),
+    analyzed: Iterable[AnalyzedRun] = (),
 ) -> tuple[SentenceIndex, Update]:
     """The index of `documents`, analyzing only those no segment of `index_dir` holds.
 
@@ -163,7 +164,10 @@ def incremental_index(
 
     started = time.perf_counter()
     where = _locate(segments)
-    fresh = [Segment(segment_name(digests), digests, chunk) for digests, chunk in analyzed]
+    fresh, given_titles = [], {}
+    for run in analyzed:
+        fresh.append(Segment(segment_name(run.digests), run.digests, run.chunk))
+        given_titles.update(run.titles)
     given = {digest for segment in fresh for digest in segment.digests}
     for segment in fresh:
         where.update(_locate([segment], first=len(segments)))
@@ -230,9 +234,10 @@ def incremental_index(
         index = index_from_chunks(
             [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
         )
-    if CONTEXT_KEY not in index.derived:
+    if CONTEXT_KEY not in index.derived or given_titles:
         all_titles()  # a merged index's context field is derived from every title
     if titles is not None:
+        titles.update(given_titles)
         titles.update(index.derived.get(FRESH_TITLES_KEY, {}))
         index.derived[TITLE_TERMS_KEY] = titles
         index.derived[_TITLES_LOADED] = loaded

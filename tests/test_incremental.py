@@ -40,7 +40,7 @@ from retrieval.qtype import evidence_flags
 from retrieval.reread import read_corpus
 from retrieval.roots import Roots
 from retrieval.search import search
-from retrieval.segments import incremental_index, load_titles, segments_dir
+from retrieval.segments import incremental_index, load_titles, save_titles, segments_dir
 from retrieval.store import corpus_key, load_index, previous_index, save_index
 
 QUESTIONS = [
@@ -506,8 +506,10 @@ def test_a_corpus_analyzed_where_it_is_read_builds_the_same_index(
     read = load_corpus(corpus, workers=2, analyze=True)
     assert len(read.analyzed) > 1, "one batch per file or two: several chunks"
     assert all(d.text == "" for d in read.documents)
-    held = [digest for digests, _ in read.analyzed for digest in digests]
+    held = [digest for run in read.analyzed for digest in run.digests]
     assert held == [d.digest for d in read.documents]
+    titles = {t: w for run in read.analyzed for t, w in run.titles.items()}
+    assert titles == {d.source.title: analyze(d.source.title) for d in read.documents}
     key = corpus_key(read.documents, SENTENCE_PARAMS)
     cache = tmp_path / "cache"
     index, update = incremental_index(
@@ -516,6 +518,8 @@ def test_a_corpus_analyzed_where_it_is_read_builds_the_same_index(
     assert (update.analyzed_docs, update.reused_docs) == (len(read.documents), 0)
     assert_same_index(index, full_index(corpus))
     save_index(index, cache)
+    save_titles(segments_dir(cache), index)
+    assert load_titles(segments_dir(cache)) == titles
     again, analyzed = incremental(corpus, cache)
     assert analyzed == 0
     assert_same_index(again, full_index(corpus))
