@@ -20,6 +20,7 @@ import hashlib
 import multiprocessing
 import os
 import stat
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -67,6 +68,7 @@ def load_corpus(
     max_file_bytes: int = MAX_FILE_BYTES,
     workers: int | None = None,
     analyze: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> Corpus:
     """Documents of `folder` and the problems met on the way; raises CorpusError only
     when the folder itself is unusable.
@@ -79,7 +81,8 @@ def load_corpus(
     (`retrieval.index.analyze_chunk`) and sends back their chunk instead of their
     text: texts are never pickled to this process and back to analysis workers,
     nor held here while the index is built. Read in-process, documents keep their
-    text and nothing is analyzed.
+    text and nothing is analyzed. `progress` is told how many files each finished
+    batch held.
     """
     root = Path(folder)
     if not root.exists():
@@ -104,9 +107,11 @@ def load_corpus(
     analyzed: tuple[AnalyzedRun, ...] = ()
     if workers == 1:
         documents, read_problems = _read_batch(todo, max_file_bytes, real_root)
+        if progress is not None:
+            progress(len(todo))
     else:
         documents, read_problems, analyzed = _read_in_workers(
-            todo, max_file_bytes, real_root, workers, analyze
+            todo, max_file_bytes, real_root, workers, analyze, progress
         )
     problems.extend(read_problems)
     for rel in sorted(sources):
@@ -180,7 +185,12 @@ def _read_and_analyze(
 
 
 def _read_in_workers(
-    todo: _Todo, max_file_bytes: int, real_root: str, workers: int, analyze: bool = False
+    todo: _Todo,
+    max_file_bytes: int,
+    real_root: str,
+    workers: int,
+    analyze: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[Document], list[Problem], tuple[AnalyzedRun, ...]]:
     per_worker = _ANALYZED_BATCHES_PER_WORKER if analyze else _BATCHES_PER_WORKER
     size = -(-len(todo) // (workers * per_worker))
@@ -192,16 +202,21 @@ def _read_in_workers(
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         n = len(batches)
         if not analyze:
-            for read, met in pool.map(_read_batch, batches, [max_file_bytes] * n, [real_root] * n):
+            read_batches = pool.map(_read_batch, batches, [max_file_bytes] * n, [real_root] * n)
+            for batch, (read, met) in zip(batches, read_batches, strict=True):
                 documents.extend(read)
                 problems.extend(met)
+                if progress is not None:
+                    progress(len(batch))
             return documents, problems, ()
         results = pool.map(_read_and_analyze, batches, [max_file_bytes] * n, [real_root] * n)
-        for read, met, run in results:
+        for batch, (read, met, run) in zip(batches, results, strict=True):
             documents.extend(read)
             problems.extend(met)
             if run is not None:
                 analyzed.append(run)
+            if progress is not None:
+                progress(len(batch))
     return documents, problems, tuple(analyzed)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from retrieval.arabic_roots import roots_of
 from retrieval.context import context_of
-from retrieval.corpus import Corpus, CorpusError
+from retrieval.corpus import SUFFIXES, Corpus, CorpusError
 from retrieval.index import BM25Params, SentenceIndex, build_index
 from retrieval.listing import Listing, cached_key_for, save_listing
 from retrieval.models import Problem
@@ -334,10 +334,14 @@ class Engine:
             if self.index_dir is not None and not verify:
                 state = segments_dir(self.index_dir)
                 fresh = nothing_stored(self.index_dir)
-                corpus, _ = read_corpus(self.roots, listing, state, previous, analyze=fresh)
+                tick = _reading_bar(progress, listing) if fresh else None
+                corpus, _ = read_corpus(
+                    self.roots, listing, state, previous, analyze=fresh, progress=tick
+                )
             else:
                 fresh = self.index_dir is not None and nothing_stored(self.index_dir)
-                corpus = self.roots.load(analyze=fresh)
+                tick = _reading_bar(progress, listing) if fresh else None
+                corpus = self.roots.load(fresh, tick)
         except CorpusError as exc:
             raise ReloadFailed(str(exc)) from exc
         if not corpus.documents:
@@ -399,7 +403,8 @@ class Engine:
             except StaleIndex as exc:
                 log.info("building the index: %s", exc)
         started = time.perf_counter()
-        tick = progress(len(corpus.documents)) if progress else None
+        # Documents analyzed where they were read had their progress shown then.
+        tick = progress(len(corpus.documents)) if progress and not corpus.analyzed else None
         if self.index_dir is None:
             index = build_index(corpus.documents, key, self.params, progress=tick)
         else:
@@ -451,6 +456,15 @@ def _build_and_save(
         snapshot.cache_error,
         temporary,
     )
+
+
+def _reading_bar(
+    progress: ProgressFactory | None, listing: Listing | None
+) -> Callable[[int], None] | None:
+    """A progress bar counting the files a first build reads and analyzes at once."""
+    if progress is None or listing is None:
+        return None
+    return progress(sum(1 for rel, *_ in listing.files if rel.endswith(SUFFIXES)))
 
 
 def _derive(index: SentenceIndex) -> None:

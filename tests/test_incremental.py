@@ -16,6 +16,7 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -540,8 +541,17 @@ def test_a_first_build_analyzes_in_the_reading_workers_uploads_included(
     (uploads / "bridge.md").write_text(f"---\ntitle: جسر\n---\n{SENTENCES[1]}\n", "utf-8")
     shutil.copy(sorted(corpus.glob("*.txt"))[0], uploads / "copy.txt")  # cited twice
     engine = Engine(corpus, cache, uploads_dir=uploads)
-    snapshot = engine.open()
+    bars: list[list[int]] = []
+
+    def progress(total: int) -> Callable[[int], None]:
+        bars.append([total])
+        return bars[-1].append
+
+    snapshot = engine.open(progress)
     assert any("main corpus folder has this name" in p.reason for p in snapshot.problems)
+    n_files = len([*corpus.rglob("*.txt"), *corpus.rglob("*.md"), *uploads.iterdir()])
+    assert [bar[0] for bar in bars] == [n_files], "one bar: files read and analyzed"
+    assert sum(bars[0][1:]) == n_files
     catalog = segments_dir(cache) / "catalog.json"
     first_segments = json.loads(catalog.read_text())["segments"]
     assert len(first_segments) > 2, "analyzed in batches where read"
