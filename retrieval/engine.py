@@ -29,7 +29,7 @@ import numpy as np
 from retrieval.arabic_roots import roots_of
 from retrieval.context import context_of
 from retrieval.corpus import SUFFIXES, Corpus, CorpusError
-from retrieval.index import BM25Params, SentenceIndex, build_index
+from retrieval.index import AnalyzedRun, BM25Params, SentenceIndex, build_index
 from retrieval.listing import Listing, cached_key_for, save_listing
 from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
@@ -348,8 +348,14 @@ class Engine:
             reasons = "; ".join(str(p) for p in corpus.problems[:5]) or "no .txt or .md files"
             raise ReloadFailed(f"no usable document in {self.corpus_dir} ({reasons})")
         key = corpus_key(corpus.documents, self.params)
+        # Chunks analyzed where they were read: held by this list alone, which
+        # `_cached_or_built` empties once they are merged (before the index is saved).
+        analyzed = list(corpus.analyzed)
+        corpus = replace(corpus, analyzed=())
         try:
-            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress, previous)
+            index, from_cache, cache_error = self._cached_or_built(
+                corpus, key, progress, previous, analyzed
+            )
         except NotAnalyzed as exc:  # a segment went missing: read every file after all
             log.info("reading every file: %s", exc)
             try:
@@ -357,7 +363,11 @@ class Engine:
             except CorpusError as exc2:
                 raise ReloadFailed(str(exc2)) from exc2
             key = corpus_key(corpus.documents, self.params)
-            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress, previous)
+            analyzed = list(corpus.analyzed)
+            corpus = replace(corpus, analyzed=())
+            index, from_cache, cache_error = self._cached_or_built(
+                corpus, key, progress, previous, analyzed
+            )
         if listing is not None and self.index_dir is not None and cache_error is None:
             try:
                 save_listing(self.index_dir / key, listing, corpus.problems)
@@ -394,7 +404,12 @@ class Engine:
         key: str,
         progress: ProgressFactory | None,
         previous: SentenceIndex | None = None,
+        analyzed: list[AnalyzedRun] | None = None,
     ) -> tuple[SentenceIndex, bool, str | None]:
+        """The index of `corpus`: the one in use or stored if it has the same key, else
+        built and saved. `analyzed` (documents analyzed where read) is emptied once
+        merged, so that the chunks are freed before the index is saved."""
+        analyzed = [] if analyzed is None else analyzed
         if previous is not None and previous.corpus_key == key:
             return previous, True, None
         if self.index_dir is not None:
@@ -404,7 +419,7 @@ class Engine:
                 log.info("building the index: %s", exc)
         started = time.perf_counter()
         # Documents analyzed where they were read had their progress shown then.
-        tick = progress(len(corpus.documents)) if progress and not corpus.analyzed else None
+        tick = progress(len(corpus.documents)) if progress and not analyzed else None
         if self.index_dir is None:
             index = build_index(corpus.documents, key, self.params, progress=tick)
         else:
@@ -415,8 +430,9 @@ class Engine:
                 self.index_dir,
                 tick,
                 previous=previous,
-                analyzed=corpus.analyzed,
+                analyzed=analyzed,
             )
+            analyzed.clear()
         index.build_seconds = time.perf_counter() - started
         cache_error = None
         if self.index_dir is not None:

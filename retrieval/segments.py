@@ -266,7 +266,8 @@ def incremental_index(
             if not (root / segment.name / "manifest.json").exists():
                 save_segment(root, segment)
         save_catalog(root, [s.name for s in live])
-        _keep(root, live)
+        if not given:  # chunks analyzed where read are let go once merged (their memory)
+            _keep(root, live)
     except OSError as exc:  # the index itself is fine; the next update analyzes more
         log.warning("analyzed segments not stored in %s: %s", root, exc.strerror or exc)
     seconds["save"] = time.perf_counter() - started
