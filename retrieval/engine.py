@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval import corpus as reading
 from retrieval.arabic_roots import roots_of
 from retrieval.context import context_of
 from retrieval.corpus import SUFFIXES, Corpus, CorpusError
@@ -477,10 +478,12 @@ def _build_and_save(
 def _reading_bar(
     progress: ProgressFactory | None, listing: Listing | None
 ) -> Callable[[int], None] | None:
-    """A progress bar counting the files a first build reads and analyzes at once."""
+    """A progress bar counting the files a first build reads and analyzes at once (in
+    workers, so only for as many files as `load_corpus` reads in workers)."""
     if progress is None or listing is None:
         return None
-    return progress(sum(1 for rel, *_ in listing.files if rel.endswith(SUFFIXES)))
+    files = sum(1 for rel, *_ in listing.files if rel.endswith(SUFFIXES))
+    return progress(files) if files >= reading.PARALLEL_MIN_FILES else None
 
 
 def _derive(index: SentenceIndex) -> None:
