@@ -20,16 +20,19 @@ import hashlib
 import multiprocessing
 import os
 import stat
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import regex
 import yaml
 
 from retrieval.display import printable
+from retrieval.index import AnalyzedRun, analyze_chunk
 from retrieval.metadata import FIELD_CHARS, cap, clean_fields, quoted, read_yaml
 from retrieval.models import Document, Problem, Source
+from retrieval.normalize import analyze_keyed
 
 SUFFIXES = (".txt", ".md")
 # A news article is kilobytes; a file this large is an export or a mistake, and
@@ -55,12 +58,17 @@ class Corpus:
     folder: Path
     documents: list[Document]
     problems: list[Problem]
+    # With `load_corpus(analyze=True)`: runs of documents analyzed where they were
+    # read; those documents come without text.
+    analyzed: tuple[AnalyzedRun, ...] = ()
 
 
 def load_corpus(
     folder: str | os.PathLike[str],
     max_file_bytes: int = MAX_FILE_BYTES,
     workers: int | None = None,
+    analyze: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> Corpus:
     """Documents of `folder` and the problems met on the way; raises CorpusError only
     when the folder itself is unusable.
@@ -68,6 +76,13 @@ def load_corpus(
     Files are read and parsed in `workers` processes (default: every core for a
     corpus of PARALLEL_MIN_FILES files or more): at 94k files, parsing front
     matter and hashing is 15 s of one core. The result does not depend on `workers`.
+
+    With `analyze`, each worker also segments and analyzes the documents it read
+    (`retrieval.index.analyze_chunk`) and sends back their chunk instead of their
+    text: texts are never pickled to this process and back to analysis workers,
+    nor held here while the index is built. Read in-process, documents keep their
+    text and nothing is analyzed. `progress` is told how many files each finished
+    batch held.
     """
     root = Path(folder)
     if not root.exists():
@@ -81,22 +96,24 @@ def load_corpus(
         raise CorpusError(f"corpus folder {root} cannot be read: {exc.strerror or exc}") from exc
     real_root = os.path.realpath(root)
     sources = _read_sources_yaml(real_root, problems, max_file_bytes)
-    todo = []
-    for path in files:
-        rel = path.relative_to(root).as_posix()
-        todo.append((str(path), rel, sources.pop(rel, None)))
+    todo = [(path, rel, sources.pop(rel, None)) for rel, path in files]
     if workers is None:
         workers = _cores() if len(todo) >= PARALLEL_MIN_FILES else 1
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
+    analyzed: tuple[AnalyzedRun, ...] = ()
     if workers == 1:
         documents, read_problems = _read_batch(todo, max_file_bytes, real_root)
+        if progress is not None:
+            progress(len(todo))
     else:
-        documents, read_problems = _read_in_workers(todo, max_file_bytes, real_root, workers)
+        documents, read_problems, analyzed = _read_in_workers(
+            todo, max_file_bytes, real_root, workers, analyze, progress
+        )
     problems.extend(read_problems)
     for rel in sorted(sources):
         problems.append(Problem(SOURCES_FILE, f"entry {quoted(rel)} names no corpus file"))
-    return Corpus(root, documents, problems)
+    return Corpus(root, documents, problems, analyzed)
 
 
 def read_documents(
@@ -118,6 +135,8 @@ def read_documents(
 # Below this many files a corpus is read in-process: starting workers costs more.
 PARALLEL_MIN_FILES = 5_000
 _BATCHES_PER_WORKER = 4
+# Batches that are also analyzed are smaller: a worker that ends early idles less.
+_ANALYZED_BATCHES_PER_WORKER = 6
 
 _Todo = list[tuple[str, str, dict[str, str] | None]]  # (path, relative path, sources.yaml entry)
 
@@ -148,20 +167,54 @@ def _read_batch(
     return documents, problems
 
 
+def _read_and_analyze(
+    todo: _Todo, max_file_bytes: int, real_root: str
+) -> tuple[list[Document], list[Problem], AnalyzedRun | None]:
+    """`_read_batch`, then the documents (and their titles) analyzed here; they are
+    returned without their text."""
+    documents, problems = _read_batch(todo, max_file_bytes, real_root)
+    if not documents:
+        return documents, problems, None
+    chunk = analyze_chunk(0, [d.text for d in documents], [d.body_offset for d in documents])
+    titles = {d.source.title: analyze_keyed(d.source.title)[0] for d in documents}
+    run = AnalyzedRun([d.digest for d in documents], chunk, titles)
+    return [replace(d, text="") for d in documents], problems, run
+
+
 def _read_in_workers(
-    todo: _Todo, max_file_bytes: int, real_root: str, workers: int
-) -> tuple[list[Document], list[Problem]]:
-    size = -(-len(todo) // (workers * _BATCHES_PER_WORKER))
+    todo: _Todo,
+    max_file_bytes: int,
+    real_root: str,
+    workers: int,
+    analyze: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[Document], list[Problem], tuple[AnalyzedRun, ...]]:
+    per_worker = _ANALYZED_BATCHES_PER_WORKER if analyze else _BATCHES_PER_WORKER
+    size = -(-len(todo) // (workers * per_worker))
     batches = [todo[i : i + size] for i in range(0, len(todo), size)]
     documents: list[Document] = []
     problems: list[Problem] = []
+    analyzed: list[AnalyzedRun] = []
     context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded bot
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         n = len(batches)
-        for read, met in pool.map(_read_batch, batches, [max_file_bytes] * n, [real_root] * n):
+        if not analyze:
+            read_batches = pool.map(_read_batch, batches, [max_file_bytes] * n, [real_root] * n)
+            for batch, (read, met) in zip(batches, read_batches, strict=True):
+                documents.extend(read)
+                problems.extend(met)
+                if progress is not None:
+                    progress(len(batch))
+            return documents, problems, ()
+        results = pool.map(_read_and_analyze, batches, [max_file_bytes] * n, [real_root] * n)
+        for batch, (read, met, run) in zip(batches, results, strict=True):
             documents.extend(read)
             problems.extend(met)
-    return documents, problems
+            if run is not None:
+                analyzed.append(run)
+            if progress is not None:
+                progress(len(batch))
+    return documents, problems, tuple(analyzed)
 
 
 def _cores() -> int:
@@ -171,10 +224,11 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def corpus_files(root: Path, problems: list[Problem]) -> list[Path]:
-    """Corpus files under root, sorted; links that lead outside the folder are not followed."""
+def corpus_files(root: Path, problems: list[Problem]) -> list[tuple[str, str]]:
+    """(path relative to root, '/'-separated; path) of the corpus files under root, sorted
+    by relative path; links that lead outside the folder are not followed."""
     real_root = root.resolve()
-    found = []
+    found: list[tuple[str, str]] = []
 
     def folder_failed(exc: OSError) -> None:
         # The folder itself is an error for the caller; a subfolder renamed or removed
@@ -184,20 +238,24 @@ def corpus_files(root: Path, problems: list[Problem]) -> list[Path]:
         rel = Path(exc.filename).relative_to(root).as_posix()
         problems.append(Problem(rel, f"skipped, folder cannot be read: {exc.strerror or exc}"))
 
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=folder_failed):
+    # Plain strings, not Path objects, per file: 94k files took seconds through pathlib.
+    top = os.fspath(root)
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=folder_failed):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        folder = os.path.relpath(dirpath, top)
+        prefix = "" if folder == "." else folder.replace(os.sep, "/") + "/"
         for name in filenames:
             if name.startswith(".") or not name.lower().endswith(SUFFIXES):
                 continue
-            path = Path(dirpath, name)
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-                rel = path.relative_to(root).as_posix()
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path) and not Path(path).resolve().is_relative_to(real_root):
                 problems.append(
-                    Problem(rel, "skipped, a link that leads outside the corpus folder")
+                    Problem(prefix + name, "skipped, a link that leads outside the corpus folder")
                 )
                 continue
-            found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+            found.append((prefix + name, path))
+    found.sort()
+    return found
 
 
 class _Refusal(Exception):

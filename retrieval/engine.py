@@ -26,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval import corpus as reading
 from retrieval.arabic_roots import roots_of
 from retrieval.context import context_of
-from retrieval.corpus import Corpus, CorpusError
-from retrieval.index import BM25Params, SentenceIndex, build_index
+from retrieval.corpus import SUFFIXES, Corpus, CorpusError
+from retrieval.index import AnalyzedRun, BM25Params, SentenceIndex, build_index
 from retrieval.listing import Listing, cached_key_for, save_listing
 from retrieval.models import Problem
 from retrieval.ngrams import ngrams_of
@@ -38,7 +39,13 @@ from retrieval.rebuild import ProgressFactory, RebuildFailed, Rebuilt, rebuild, 
 from retrieval.reread import TooManyChanges, read_corpus, save_record
 from retrieval.roots import Roots
 from retrieval.search import DEFAULT_MIN_COVERAGE, DEFAULT_RANKING, Ranking, SearchResult, search
-from retrieval.segments import NotAnalyzed, incremental_index, save_titles, segments_dir
+from retrieval.segments import (
+    NotAnalyzed,
+    incremental_index,
+    nothing_stored,
+    save_titles,
+    segments_dir,
+)
 from retrieval.store import (
     StaleIndex,
     corpus_key,
@@ -327,25 +334,41 @@ class Engine:
         try:
             if self.index_dir is not None and not verify:
                 state = segments_dir(self.index_dir)
-                corpus, _ = read_corpus(self.roots, listing, state, previous)
+                fresh = nothing_stored(self.index_dir)
+                tick = _reading_bar(progress, listing) if fresh else None
+                corpus, _ = read_corpus(
+                    self.roots, listing, state, previous, analyze=fresh, progress=tick
+                )
             else:
-                corpus = self.roots.load()
+                fresh = self.index_dir is not None and nothing_stored(self.index_dir)
+                tick = _reading_bar(progress, listing) if fresh else None
+                corpus = self.roots.load(fresh, tick)
         except CorpusError as exc:
             raise ReloadFailed(str(exc)) from exc
         if not corpus.documents:
             reasons = "; ".join(str(p) for p in corpus.problems[:5]) or "no .txt or .md files"
             raise ReloadFailed(f"no usable document in {self.corpus_dir} ({reasons})")
         key = corpus_key(corpus.documents, self.params)
+        # Chunks analyzed where they were read: held by this list alone, which
+        # `_cached_or_built` empties once they are merged (before the index is saved).
+        analyzed = list(corpus.analyzed)
+        corpus = replace(corpus, analyzed=())
         try:
-            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress, previous)
+            index, from_cache, cache_error = self._cached_or_built(
+                corpus, key, progress, previous, analyzed
+            )
         except NotAnalyzed as exc:  # a segment went missing: read every file after all
             log.info("reading every file: %s", exc)
             try:
-                corpus = self.roots.load()
+                corpus = self.roots.load(analyze=nothing_stored(self.index_dir))
             except CorpusError as exc2:
                 raise ReloadFailed(str(exc2)) from exc2
             key = corpus_key(corpus.documents, self.params)
-            index, from_cache, cache_error = self._cached_or_built(corpus, key, progress, previous)
+            analyzed = list(corpus.analyzed)
+            corpus = replace(corpus, analyzed=())
+            index, from_cache, cache_error = self._cached_or_built(
+                corpus, key, progress, previous, analyzed
+            )
         if listing is not None and self.index_dir is not None and cache_error is None:
             try:
                 save_listing(self.index_dir / key, listing, corpus.problems)
@@ -382,7 +405,12 @@ class Engine:
         key: str,
         progress: ProgressFactory | None,
         previous: SentenceIndex | None = None,
+        analyzed: list[AnalyzedRun] | None = None,
     ) -> tuple[SentenceIndex, bool, str | None]:
+        """The index of `corpus`: the one in use or stored if it has the same key, else
+        built and saved. `analyzed` (documents analyzed where read) is emptied once
+        merged, so that the chunks are freed before the index is saved."""
+        analyzed = [] if analyzed is None else analyzed
         if previous is not None and previous.corpus_key == key:
             return previous, True, None
         if self.index_dir is not None:
@@ -391,13 +419,21 @@ class Engine:
             except StaleIndex as exc:
                 log.info("building the index: %s", exc)
         started = time.perf_counter()
-        tick = progress(len(corpus.documents)) if progress else None
+        # Documents analyzed where they were read had their progress shown then.
+        tick = progress(len(corpus.documents)) if progress and not analyzed else None
         if self.index_dir is None:
             index = build_index(corpus.documents, key, self.params, progress=tick)
         else:
             index, _ = incremental_index(
-                corpus.documents, key, self.params, self.index_dir, tick, previous=previous
+                corpus.documents,
+                key,
+                self.params,
+                self.index_dir,
+                tick,
+                previous=previous,
+                analyzed=analyzed,
             )
+            analyzed.clear()
         index.build_seconds = time.perf_counter() - started
         cache_error = None
         if self.index_dir is not None:
@@ -437,6 +473,17 @@ def _build_and_save(
         snapshot.cache_error,
         temporary,
     )
+
+
+def _reading_bar(
+    progress: ProgressFactory | None, listing: Listing | None
+) -> Callable[[int], None] | None:
+    """A progress bar counting the files a first build reads and analyzes at once (in
+    workers, so only for as many files as `load_corpus` reads in workers)."""
+    if progress is None or listing is None:
+        return None
+    files = sum(1 for rel, *_ in listing.files if rel.endswith(SUFFIXES))
+    return progress(files) if files >= reading.PARALLEL_MIN_FILES else None
 
 
 def _derive(index: SentenceIndex) -> None:

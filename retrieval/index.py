@@ -25,11 +25,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from types import ModuleType
+from typing import NamedTuple
 
 import numpy as np
 
 from retrieval.models import Document, Sentence, Source
-from retrieval.normalize import PIPELINE_VERSION, analyze_keyed
+from retrieval.normalize import PIPELINE_VERSION, form_table
 from retrieval.segment import split_sentences
 
 
@@ -431,6 +432,14 @@ class AnalyzedChunk:
 _KEY_BYTES = 16
 
 
+class AnalyzedRun(NamedTuple):
+    """Documents analyzed where they were read (`load_corpus(analyze=True)`)."""
+
+    digests: list[str]  # the documents, in order
+    chunk: AnalyzedChunk  # numbered from 0
+    titles: dict[str, list[str]]  # each title's `analyze` terms (the context field's)
+
+
 def slice_chunk(chunk: AnalyzedChunk, first: int, stop: int, first_doc: int) -> AnalyzedChunk:
     """Documents `first` ≤ i < `stop` of `chunk` (numbered as in its sent_doc), renumbered
     from `first_doc`: the rows of a stored segment that the current corpus still holds.
@@ -467,51 +476,58 @@ def slice_chunk(chunk: AnalyzedChunk, first: int, stop: int, first_doc: int) -> 
 def analyze_chunk(first_doc: int, texts: list[str], body_offsets: list[int]) -> AnalyzedChunk:
     """Segment and analyze documents first_doc, first_doc + 1, …: the costly step of a build.
 
-    A plain function of its arguments so it can run in a worker process.
+    A plain function of its arguments so it can run in a worker process. Terms
+    are counted as the process's form-table numbers (retrieval/normalize.py:
+    each distinct chunk of text analyzed once per process) and turned into
+    strings once per distinct term, at the end.
     """
-    sent_doc, sent_pos, sent_start, sent_end = [], [], [], []
+    table = form_table()
+    counts: list[int] = []
+    spans_all: list[tuple[int, int]] = []
     encoded: list[bytes] = []
     keys: list[bytes] = []
     n_terms: list[int] = []
-    vocab: dict[str, int] = {}
-    token_ids: list[int] = []
-    for doc_index, (text, offset) in enumerate(zip(texts, body_offsets, strict=True)):
-        for position, (start, end) in enumerate(split_sentences(text)):
+    numbers: list[int] = []
+    analyze, blake2b = table.analyze, hashlib.blake2b
+    for text in texts:
+        spans = split_sentences(text)
+        counts.append(len(spans))
+        spans_all.extend(spans)
+        for start, end in spans:
             sentence = text[start:end]
-            terms, key = analyze_keyed(sentence)
-            sent_doc.append(first_doc + doc_index)
-            sent_pos.append(position)
-            sent_start.append(start + offset)
-            sent_end.append(end + offset)
+            count, key = analyze(sentence, numbers)
             encoded.append(sentence.encode("utf-8"))
-            keys.append(hashlib.blake2b(key.encode("utf-8"), digest_size=_KEY_BYTES).digest())
-            n_terms.append(len(terms))
-            for term in terms:
-                if term not in vocab:
-                    vocab[term] = len(vocab)
-            token_ids.extend(map(vocab.__getitem__, terms))
-    n_rows = len(sent_doc)
+            keys.append(blake2b(key.encode("utf-8"), digest_size=_KEY_BYTES).digest())
+            n_terms.append(count)
+    n_rows = len(spans_all)
+    per_doc = np.asarray(counts, dtype=np.int64)
+    sent_doc = np.repeat(np.arange(first_doc, first_doc + len(texts), dtype=np.int32), per_doc)
+    doc_first_row = np.repeat(np.cumsum(per_doc) - per_doc, per_doc)
+    sent_pos = (np.arange(n_rows, dtype=np.int64) - doc_first_row).astype(np.int32)
+    spans_array = np.asarray(spans_all, dtype=np.int64).reshape(n_rows, 2)
+    shift = np.repeat(np.asarray(body_offsets, dtype=np.int64), per_doc)
     lengths = np.asarray(n_terms, dtype=np.int32)
     token_rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
     # Terms numbered in sorted order, as in the merged index: a chunk's postings
     # then come in the merged index's term order (index_from_chunks relies on it).
-    terms_sorted = sorted(vocab)
-    rank = np.empty(len(terms_sorted), dtype=np.int64)
-    rank[np.fromiter(map(vocab.__getitem__, terms_sorted), np.int64, len(terms_sorted))] = (
-        np.arange(len(terms_sorted))
-    )
-    token_ranks = rank[np.asarray(token_ids, dtype=np.int64)]
+    token_numbers = np.asarray(numbers, dtype=np.int64)
+    used = np.unique(token_numbers)
+    used_terms = list(map(table.terms.__getitem__, used.tolist()))
+    order = sorted(range(len(used_terms)), key=used_terms.__getitem__)
+    rank = np.zeros(int(used[-1]) + 1 if len(used) else 0, dtype=np.int64)
+    rank[used[np.asarray(order, dtype=np.int64)]] = np.arange(len(used_terms))
+    token_ranks = rank[token_numbers]
     pairs, tf = np.unique(token_ranks * max(n_rows, 1) + token_rows, return_counts=True)
     return AnalyzedChunk(
-        sent_doc=np.asarray(sent_doc, dtype=np.int32),
-        sent_pos=np.asarray(sent_pos, dtype=np.int32),
-        sent_start=np.asarray(sent_start, dtype=np.int32),
-        sent_end=np.asarray(sent_end, dtype=np.int32),
+        sent_doc=sent_doc,
+        sent_pos=sent_pos,
+        sent_start=(spans_array[:, 0] + shift).astype(np.int32),
+        sent_end=(spans_array[:, 1] + shift).astype(np.int32),
         text_blob=b"".join(encoded),
         text_len=np.fromiter(map(len, encoded), dtype=np.int64, count=n_rows),
         keys=b"".join(keys),
         n_terms=lengths,
-        vocab=terms_sorted,
+        vocab=[used_terms[i] for i in order],
         post_term=(pairs // max(n_rows, 1)).astype(np.int32),
         post_row=(pairs % max(n_rows, 1)).astype(np.int32),
         post_tf=tf.astype(np.int32),
@@ -664,30 +680,35 @@ def index_from_chunks(
     # come in document order, so a posting's place is its term's start, plus the
     # term's postings in earlier chunks, plus its rank within its chunk's run: a
     # counting sort, one gather and two scatters per chunk (a stable argsort of
-    # every posting cost three times as much at a million sentences).
+    # every posting cost three times as much at a million sentences). Each chunk's
+    # kept postings are selected twice, to count and to place, rather than held
+    # between the passes (150 MB at a million sentences).
     first_group = row_group.astype(np.int32)
-    kept = []
-    df = np.zeros(n_terms, dtype=np.int64)
-    for chunk, ids, start in zip(chunks, global_ids, row0.tolist(), strict=False):
-        rows = chunk.post_row.astype(np.int64) + start
+
+    def first_occurrences(k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(global term, row) of chunk k's postings whose row is a first occurrence."""
+        chunk = chunks[k]
+        rows = chunk.post_row.astype(np.int64) + row0[k]
         keep = is_first[rows]
-        terms = ids[chunk.post_term[keep]]
-        counts = np.bincount(terms, minlength=n_terms)
-        kept.append((terms, counts, first_group[rows[keep]], chunk.post_tf[keep]))
-        df += counts
-    del first_group
+        return global_ids[k][chunk.post_term[keep]], keep
+
+    df = np.zeros(n_terms, dtype=np.int64)
+    for k in range(len(chunks)):
+        df += np.bincount(first_occurrences(k)[0], minlength=n_terms)
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
     post_docs = np.empty(int(indptr[-1]), dtype=np.int32)
     post_tf = np.empty(int(indptr[-1]), dtype=np.int32)
     filled = indptr[:-1].copy()  # where each term's next postings go
-    for terms, counts, docs, tf in kept:
+    for k, chunk in enumerate(chunks):
+        terms, keep = first_occurrences(k)
+        counts = np.bincount(terms, minlength=n_terms)
         base = filled - (np.cumsum(counts) - counts)  # place - position within the chunk
         at = base[terms] + np.arange(len(terms))
-        post_docs[at] = docs
-        post_tf[at] = tf
+        post_docs[at] = first_group[chunk.post_row[keep].astype(np.int64) + row0[k]]
+        post_tf[at] = chunk.post_tf[keep]
         filled += counts
-    del kept, filled
+    del first_group, filled
     # A chunk cut from a segment (retrieval/segments.py) may name terms none of its
     # rows holds any more: they leave the vocabulary, as a full build never met them.
     used = df > 0

@@ -19,8 +19,10 @@ tokens but only a few hundred thousand distinct forms.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from itertools import chain
+from operator import itemgetter
 
 import regex
 
@@ -121,38 +123,87 @@ def fingerprint(text: str) -> str:
 # Caching the chunks makes index builds several times faster: a news corpus
 # repeats the same few hundred thousand chunks millions of times.
 # tests/test_normalize_chunks.py checks the equality on the seeds.
-_CHUNK_CACHE: dict[str, tuple[str, tuple[str, ...]]] = {}
-_CHUNK_CACHE_LIMIT = 1_000_000
+_FORMS_LIMIT = 1_000_000  # chunks cached; later ones are analyzed every time
+_TERMS_LIMIT = 2_000_000  # terms numbered before a build starts a fresh table
+
+_first = itemgetter(0)
+_second = itemgetter(1)
 
 
-def _analyze_chunks(chunks: list[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """(tokens joined, each followed by a space; terms) of whitespace-free pieces of text.
+class FormTable:
+    """Analyzed chunks by their text, with their terms as numbers: the builder's cache.
 
-    The pieces are normalized in one call when that call adds no space (true
-    unless a piece holds a ligature or a control character): per-call overhead
-    is most of normalizing one short piece.
+    Each distinct chunk is analyzed once per process; its terms are numbered in
+    the order first met (`terms[n]` is term number n), so a builder counts
+    numbers, not strings, and turns them into terms once per distinct term.
+    Numbers are only ever added (under a lock, on a miss), so readers in other
+    threads see consistent entries; a build that finds the table too large
+    starts a new one (`form_table`) while older callers keep theirs.
     """
-    normalized = normalize(" ".join(chunks)).split(" ")
-    if len(normalized) != len(chunks):
-        normalized = [normalize(chunk) for chunk in chunks]
-    analyzed = []
-    for chunk, text in zip(chunks, normalized, strict=True):
-        tokens = tokenize(text)
-        key = "".join([token + " " for token in tokens])
-        item = (key, tuple(t for t in map(term_of, tokens) if t is not None))
-        if len(_CHUNK_CACHE) < _CHUNK_CACHE_LIMIT:
-            _CHUNK_CACHE[chunk] = item
-        analyzed.append(item)
-    return analyzed
+
+    def __init__(self) -> None:
+        self.forms: dict[str, tuple[str, tuple[int, ...]]] = {}
+        self.numbers: dict[str, int] = {}
+        self.terms: list[str] = []
+        self._lock = threading.Lock()
+
+    def analyze(self, text: str, out: list[int]) -> tuple[int, str]:
+        """Appends the term numbers of `text` to `out`; returns (how many, fingerprint)."""
+        chunks = text.split()
+        parts = list(map(self.forms.get, chunks))
+        if None in parts:
+            missing = [c for c, p in zip(chunks, parts, strict=True) if p is None]
+            missing = list(dict.fromkeys(missing))
+            fresh = dict(zip(missing, self._analyze_chunks(missing), strict=True))
+            parts = [fresh[c] if p is None else p for c, p in zip(chunks, parts, strict=True)]
+        before = len(out)
+        out.extend(chain.from_iterable(map(_second, parts)))
+        return len(out) - before, "".join(map(_first, parts))[:-1]
+
+    def _analyze_chunks(self, chunks: list[str]) -> list[tuple[str, tuple[int, ...]]]:
+        """(tokens joined, each followed by a space; term numbers) of whitespace-free pieces.
+
+        The pieces are normalized in one call when that call adds no space (true
+        unless a piece holds a ligature or a control character): per-call overhead
+        is most of normalizing one short piece.
+        """
+        normalized = normalize(" ".join(chunks)).split(" ")
+        if len(normalized) != len(chunks):
+            normalized = [normalize(chunk) for chunk in chunks]
+        analyzed = []
+        with self._lock:
+            for chunk, text in zip(chunks, normalized, strict=True):
+                tokens = tokenize(text)
+                key = "".join([token + " " for token in tokens])
+                terms = [t for t in map(term_of, tokens) if t is not None]
+                item = (key, tuple(map(self._number, terms)))
+                if len(self.forms) < _FORMS_LIMIT:
+                    self.forms[chunk] = item
+                analyzed.append(item)
+        return analyzed
+
+    def _number(self, term: str) -> int:
+        number = self.numbers.get(term)
+        if number is None:
+            number = self.numbers[term] = len(self.terms)
+            self.terms.append(term)
+        return number
+
+
+_TABLE = FormTable()
+
+
+def form_table() -> FormTable:
+    """The process's form table, a fresh one when it numbers too many terms already."""
+    global _TABLE
+    if len(_TABLE.terms) > _TERMS_LIMIT:
+        _TABLE = FormTable()
+    return _TABLE
 
 
 def analyze_keyed(text: str) -> tuple[list[str], str]:
-    """`(analyze(text), fingerprint(text))` at once, through a cache: the index builder's path."""
-    chunks = text.split()
-    parts = list(map(_CHUNK_CACHE.get, chunks))
-    if None in parts:
-        missing = list(dict.fromkeys(c for c, p in zip(chunks, parts, strict=True) if p is None))
-        fresh = dict(zip(missing, _analyze_chunks(missing), strict=True))
-        parts = [fresh[c] if p is None else p for c, p in zip(chunks, parts, strict=True)]
-    terms = list(chain.from_iterable([terms for _, terms in parts]))
-    return terms, "".join([key for key, _ in parts])[:-1]
+    """`(analyze(text), fingerprint(text))` at once, through the form table's cache."""
+    table = _TABLE
+    numbers: list[int] = []
+    _, key = table.analyze(text, numbers)
+    return list(map(table.terms.__getitem__, numbers)), key

@@ -10,6 +10,7 @@ the upload of the same name is skipped and reported.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from retrieval.models import Document, Problem
 UPLOADS_PREFIX = "uploads/"
 
 
-def load_roots(corpus_dir: Path, uploads_dir: Path | None, **options: int | None) -> Corpus:
+def load_roots(corpus_dir: Path, uploads_dir: Path | None, **options: object) -> Corpus:
     """`load_corpus(corpus_dir)` with the uploads folder's documents appended."""
     main = load_corpus(corpus_dir, **options)  # type: ignore[arg-type]
     if uploads_dir is None or not os.path.lexists(uploads_dir):
@@ -29,7 +30,7 @@ def load_roots(corpus_dir: Path, uploads_dir: Path | None, **options: int | None
         extra = load_corpus(uploads_dir, **options)  # type: ignore[arg-type]
     except CorpusError as exc:
         problem = Problem(UPLOADS_PREFIX.rstrip("/"), f"uploads folder skipped: {exc}")
-        return Corpus(main.folder, main.documents, [*main.problems, problem])
+        return Corpus(main.folder, main.documents, [*main.problems, problem], main.analyzed)
     taken = {d.doc for d in main.documents}
     documents = list(main.documents)
     problems = list(main.problems)
@@ -40,7 +41,7 @@ def load_roots(corpus_dir: Path, uploads_dir: Path | None, **options: int | None
             continue
         documents.append(replace(document, source=replace(document.source, doc=doc)))
     problems.extend(Problem(UPLOADS_PREFIX + p.path, p.reason) for p in extra.problems)
-    return Corpus(main.folder, documents, problems)
+    return Corpus(main.folder, documents, problems, main.analyzed + extra.analyzed)
 
 
 def list_roots(corpus_dir: Path, uploads_dir: Path | None) -> Listing:
@@ -68,9 +69,10 @@ class Roots:
     corpus_dir: Path
     uploads_dir: Path | None = None
 
-    def load(self) -> Corpus:
-        """Every document of both folders (`load_roots`)."""
-        return load_roots(self.corpus_dir, self.uploads_dir)
+    def load(self, analyze: bool = False, progress: Callable[[int], None] | None = None) -> Corpus:
+        """Every document of both folders (`load_roots`); with `analyze`, large folders
+        come analyzed where they were read, `progress` counting files (`load_corpus`)."""
+        return load_roots(self.corpus_dir, self.uploads_dir, analyze=analyze, progress=progress)
 
     def list(self) -> Listing:
         """Every file of both folders with its size and times (`list_roots`)."""

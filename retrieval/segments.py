@@ -43,7 +43,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -55,6 +55,7 @@ from retrieval.context import CONTEXT_KEY, TITLE_TERMS_KEY
 from retrieval.delta import FRESH_TITLES_KEY, delta_index
 from retrieval.index import (
     AnalyzedChunk,
+    AnalyzedRun,
     BM25Params,
     SentenceIndex,
     analyze_documents,
@@ -139,8 +140,13 @@ def incremental_index(
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
     previous: SentenceIndex | None = None,
+    analyzed: Iterable[AnalyzedRun] = (),
 ) -> tuple[SentenceIndex, Update]:
     """The index of `documents`, analyzing only those no segment of `index_dir` holds.
+
+    `analyzed` holds runs of documents already analyzed (by digest, as
+    `load_corpus(analyze=True)` returns them): they become new segments as if
+    analyzed here, and their documents need no text.
 
     A small change edits the previous index (`previous`, else the one last saved
     in `index_dir`; retrieval/delta.py) instead of merging every segment.
@@ -158,21 +164,30 @@ def incremental_index(
 
     started = time.perf_counter()
     where = _locate(segments)
+    fresh, given_titles = [], {}
+    for run in analyzed:
+        fresh.append(Segment(segment_name(run.digests), run.digests, run.chunk))
+        given_titles.update(run.titles)
+    given = {digest for segment in fresh for digest in segment.digests}
+    for segment in fresh:
+        where.update(_locate([segment], first=len(segments)))
+        segments.append(segment)
     # Repeated files are analyzed (and stored) in place, not once: a segment then
     # holds the corpus's runs of documents unbroken, and a merge takes few slices.
     todo = [d for d in documents if d.digest not in where]
     unread = [d.doc for d in todo if not d.text]
     if unread:
         raise NotAnalyzed(f"{len(unread)} documents not read and not analyzed, e.g. {unread[0]}")
-    fresh = _analyze(todo, progress, workers)
+    analyzed_now = _analyze(todo, progress, workers)
     if progress is not None:
         progress(len(documents) - len(todo))
     seconds["analyze"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    for segment in fresh:
+    for segment in analyzed_now:
         where.update(_locate([segment], first=len(segments)))
         segments.append(segment)
+    fresh.extend(analyzed_now)
     pieces = _pieces(documents, segments, where)
     if previous is None:
         previous = previous_index(index_dir, params)
@@ -219,9 +234,10 @@ def incremental_index(
         index = index_from_chunks(
             [d.source for d in documents], [d.digest for d in documents], chunks, corpus_key, params
         )
-    if CONTEXT_KEY not in index.derived:
+    if CONTEXT_KEY not in index.derived or given_titles:
         all_titles()  # a merged index's context field is derived from every title
     if titles is not None:
+        titles.update(given_titles)
         titles.update(index.derived.get(FRESH_TITLES_KEY, {}))
         index.derived[TITLE_TERMS_KEY] = titles
         index.derived[_TITLES_LOADED] = loaded
@@ -250,11 +266,13 @@ def incremental_index(
             if not (root / segment.name / "manifest.json").exists():
                 save_segment(root, segment)
         save_catalog(root, [s.name for s in live])
-        _keep(root, live)
+        if not given:  # chunks analyzed where read are let go once merged (their memory)
+            _keep(root, live)
     except OSError as exc:  # the index itself is fine; the next update analyzes more
         log.warning("analyzed segments not stored in %s: %s", root, exc.strerror or exc)
     seconds["save"] = time.perf_counter() - started
-    update = Update(len(todo), len(documents) - len(todo), len(live), merged, seconds)
+    n_analyzed = len(todo) + sum(d.digest in given for d in documents)
+    update = Update(n_analyzed, len(documents) - n_analyzed, len(live), merged, seconds)
     log.info(
         "incremental index: %d documents analyzed, %d reused, %d segments (%d merged); %s",
         update.analyzed_docs,
@@ -529,6 +547,12 @@ def _stamps(root: Path, names: list[str]) -> list[tuple[int, int, int]]:
                     stat = entry.stat()
                     stamps.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
     return stamps
+
+
+def nothing_stored(index_dir: Path) -> bool:
+    """No segment catalog beside `index_dir`: every document will be analyzed, so a
+    load may analyze them where it reads them (`load_corpus(analyze=True)`)."""
+    return not (segments_dir(index_dir) / CATALOG_FILE).exists()
 
 
 def load_catalog(root: Path) -> list[Segment]:

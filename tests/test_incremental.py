@@ -16,12 +16,14 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from retrieval import arabic_roots
+from retrieval import corpus as corpus_module
 from retrieval import delta as delta_module
 from retrieval import engine as engine_module
 from retrieval import reread as reread_module
@@ -39,7 +41,7 @@ from retrieval.qtype import evidence_flags
 from retrieval.reread import read_corpus
 from retrieval.roots import Roots
 from retrieval.search import search
-from retrieval.segments import incremental_index, load_titles, segments_dir
+from retrieval.segments import incremental_index, load_titles, save_titles, segments_dir
 from retrieval.store import corpus_key, load_index, previous_index, save_index
 
 QUESTIONS = [
@@ -494,3 +496,69 @@ def test_reloads_edit_the_serving_index_into_exactly_a_full_rebuild(
     again = Engine(corpus, cache)
     assert again.open().from_cache
     assert_same_index(again.snapshot.index, full_index(corpus))
+
+
+def test_a_corpus_analyzed_where_it_is_read_builds_the_same_index(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """Workers that read a batch of files also analyze it and send back its chunk, not
+    the texts: batches cut anywhere give the index of a full build, and become the
+    segments the next update reuses."""
+    read = load_corpus(corpus, workers=2, analyze=True)
+    assert len(read.analyzed) > 1, "one batch per file or two: several chunks"
+    assert all(d.text == "" for d in read.documents)
+    held = [digest for run in read.analyzed for digest in run.digests]
+    assert held == [d.digest for d in read.documents]
+    titles = {t: w for run in read.analyzed for t, w in run.titles.items()}
+    assert titles == {d.source.title: analyze(d.source.title) for d in read.documents}
+    key = corpus_key(read.documents, SENTENCE_PARAMS)
+    cache = tmp_path / "cache"
+    index, update = incremental_index(
+        read.documents, key, SENTENCE_PARAMS, cache, analyzed=read.analyzed
+    )
+    assert (update.analyzed_docs, update.reused_docs) == (len(read.documents), 0)
+    assert_same_index(index, full_index(corpus))
+    save_index(index, cache)
+    save_titles(segments_dir(cache), index)
+    assert load_titles(segments_dir(cache)) == titles
+    again, analyzed = incremental(corpus, cache)
+    assert analyzed == 0
+    assert_same_index(again, full_index(corpus))
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="reading in workers needs 2 cores")
+def test_a_first_build_analyzes_in_the_reading_workers_uploads_included(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing stored yet, the engine's load analyzes where it reads (here every
+    corpus counts as large); an upload named like a main file is skipped although
+    its worker analyzed it, and a later change is analyzed alone."""
+    monkeypatch.setattr(corpus_module, "PARALLEL_MIN_FILES", 1)
+    cache, uploads = tmp_path / "cache", tmp_path / "uploads"
+    uploads.mkdir()
+    (corpus / "uploads").mkdir()
+    (corpus / "uploads" / "bridge.md").write_text(f"{SENTENCES[2]}\n", "utf-8")
+    (uploads / "bridge.md").write_text(f"---\ntitle: جسر\n---\n{SENTENCES[1]}\n", "utf-8")
+    shutil.copy(sorted(corpus.glob("*.txt"))[0], uploads / "copy.txt")  # cited twice
+    engine = Engine(corpus, cache, uploads_dir=uploads)
+    bars: list[list[int]] = []
+
+    def progress(total: int) -> Callable[[int], None]:
+        bars.append([total])
+        return bars[-1].append
+
+    snapshot = engine.open(progress)
+    assert any("main corpus folder has this name" in p.reason for p in snapshot.problems)
+    n_files = len([*corpus.rglob("*.txt"), *corpus.rglob("*.md"), *uploads.iterdir()])
+    assert [bar[0] for bar in bars] == [n_files], "one bar: files read and analyzed"
+    assert sum(bars[0][1:]) == n_files
+    catalog = segments_dir(cache) / "catalog.json"
+    first_segments = json.loads(catalog.read_text())["segments"]
+    assert len(first_segments) > 2, "analyzed in batches where read"
+    assert_same_index(snapshot.index, Engine(corpus, None, uploads_dir=uploads).open().index)
+
+    (corpus / "olives.txt").write_text(f"---\ntitle: زيتون\n---\n{SENTENCES[0]}\n", "utf-8")
+    engine.reload()
+    added = set(json.loads(catalog.read_text())["segments"]) - set(first_segments)
+    assert len(added) == 1, "only the new file analyzed"
+    assert_same_index(engine.snapshot.index, Engine(corpus, None, uploads_dir=uploads).open().index)

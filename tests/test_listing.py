@@ -93,9 +93,12 @@ def test_a_file_modified_just_now_is_never_trusted(
     Engine(corpus, tmp_path / "cache").open()
     assert not list_corpus(corpus).trustworthy()
     read = []
-    monkeypatch.setattr(
-        roots_module, "load_corpus", lambda folder: read.append(folder) or load_corpus(folder)
-    )
+
+    def counted(folder: Path, **options: object) -> object:
+        read.append(folder)
+        return load_corpus(folder, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(roots_module, "load_corpus", counted)
     assert Engine(corpus, tmp_path / "cache").open().from_cache  # by content
     assert read
 
