@@ -227,6 +227,19 @@ def test_prefix_filtered_candidates_miss_nothing_a_full_scan_finds(
             assert kept == expected, (threshold, texts_[n])
 
 
+# The four copies in the order /who lists them: first outlet to run it on top.
+EXPECTED_LINES = [
+    f"• {PETRA}",
+    f"   2024-08-01 «{PETRA}: مخزون السدود» — مطابقة",
+    f"• {MAMLAKA}",
+    f"   2024-08-02 «{MAMLAKA}: مخزون السدود» — مطابقة",
+    f"• {ALGHAD}",
+    f"   2024-08-03 «{ALGHAD}: مخزون السدود» — صياغة قريبة 88%",
+    f"• {ALRAI}",
+    f"   2024-08-05 «{ALRAI}: مخزون السدود» — صياغة قريبة 73%",
+]
+
+
 # --- the reply ---------------------------------------------------------------------------
 
 
@@ -237,16 +250,7 @@ def test_the_reply_groups_by_outlet_with_dates_links_and_closeness(
     lines = plain(markup).splitlines()
     assert lines[0] == "من نشر هذا؟ 4 وسيلة، 4 وثيقة، الأولى في 2024-08-01:"
     assert lines[1] == f"«{QUOTE}»"
-    assert lines[2:] == [
-        f"• {PETRA}",
-        f"   2024-08-01 «{PETRA}: مخزون السدود» — مطابقة",
-        f"• {MAMLAKA}",
-        f"   2024-08-02 «{MAMLAKA}: مخزون السدود» — مطابقة",
-        f"• {ALGHAD}",
-        f"   2024-08-03 «{ALGHAD}: مخزون السدود» — صياغة قريبة 88%",
-        f"• {ALRAI}",
-        f"   2024-08-05 «{ALRAI}: مخزون السدود» — صياغة قريبة 73%",
-    ]
+    assert lines[2:] == EXPECTED_LINES
     assert '<a href="https://alghad.example/s?id=1&amp;x=2">' in markup
     assert all(line.startswith("\u200f") for line in markup.splitlines())
 
@@ -315,18 +319,6 @@ def test_three_words_are_enough() -> None:
 
 def outlet_lines(markup: str) -> list[str]:
     return [line for line in plain(markup).splitlines() if line.startswith(("• ", "   "))]
-
-
-EXPECTED_LINES = [
-    f"• {PETRA}",
-    f"   2024-08-01 «{PETRA}: مخزون السدود» — مطابقة",
-    f"• {MAMLAKA}",
-    f"   2024-08-02 «{MAMLAKA}: مخزون السدود» — مطابقة",
-    f"• {ALGHAD}",
-    f"   2024-08-03 «{ALGHAD}: مخزون السدود» — صياغة قريبة 88%",
-    f"• {ALRAI}",
-    f"   2024-08-05 «{ALRAI}: مخزون السدود» — صياغة قريبة 73%",
-]
 
 
 def test_who_lists_the_four_outlets_and_refuses_bad_text(api: FakeBotAPI, tmp_path: Path) -> None:
