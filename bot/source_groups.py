@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from retrieval.display import printable
 from retrieval.models import Source
-from retrieval.timeline import parse_date
+from retrieval.timeline import earliest_first, parse_date
 
 HEADER = "المصادر ({outlets} وسائل، {documents} وثيقة):"
 NO_OUTLET = "وسيلة غير مسماة"
@@ -48,7 +48,7 @@ def outlet_groups(sources: Sequence[Source]) -> list[OutletGroup]:
     by_outlet: dict[str | None, list[Source]] = {}
     for source in sources:
         by_outlet.setdefault(source.outlet, []).append(source)
-    groups = [OutletGroup(o, tuple(sorted(s, key=_by_date))) for o, s in by_outlet.items()]
+    groups = [OutletGroup(o, tuple(sorted(s, key=earliest_first))) for o, s in by_outlet.items()]
     return sorted(groups, key=lambda g: (g.first is None, g.first or dt.date.min))
 
 
@@ -83,11 +83,6 @@ def _linked(markup: str, url: str | None) -> str:
     if url and urlparse(url).scheme in ("http", "https"):
         return f'<a href="{html.escape(url, quote=True)}">{markup}</a>'
     return markup
-
-
-def _by_date(source: Source) -> tuple[bool, dt.date, str]:
-    day = parse_date(source.date)
-    return (day is None, day or dt.date.min, source.doc)
 
 
 def _escape(text: str, limit: int = 60) -> str:

@@ -34,7 +34,7 @@ import numpy as np
 from retrieval.index import SentenceIndex
 from retrieval.models import Sentence, Source
 from retrieval.normalize import analyze, analyze_keyed, normalize, tokenize
-from retrieval.timeline import parse_date
+from retrieval.timeline import earliest_first, parse_date
 
 # Measured on rewritten agency sentences and same-topic sentences (benchmarks/neardup.py).
 THRESHOLD = 0.6
@@ -198,5 +198,4 @@ def group_by_outlet(copies: Sequence[Copy]) -> list[OutletCopies]:
 
 
 def _earliest_first(copy: Copy) -> tuple[bool, dt.date, str]:
-    day = copy.day
-    return (day is None, day or dt.date.min, copy.doc)
+    return earliest_first(copy.source)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import regex
 
 from retrieval.engine import Engine
-from retrieval.models import Hit
+from retrieval.models import Hit, Source
 
 TIMELINE_LIMIT = 5000  # relevant sentences read for one timeline
 DAILY_SPAN = 62  # days: a longer span is drawn per week
@@ -66,6 +66,12 @@ def parse_date(text: str | None) -> dt.date | None:
         return dt.date(*(int(part) for part in match.groups()))
     except ValueError:
         return None
+
+
+def earliest_first(source: Source) -> tuple[bool, dt.date, str]:
+    """Sort key for documents: earliest date first, undated last, then by name."""
+    day = parse_date(source.date)
+    return (day is None, day or dt.date.min, source.doc)
 
 
 def timeline_for(engine: Engine, topic: str, limit: int = TIMELINE_LIMIT) -> Timeline | None:
