@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from retrieval.index import COMPILED_ENV
 from retrieval.ingest.models import DEFAULT_EVERY, MIN_EVERY, Feed
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -170,6 +171,12 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(f"{file}:{where} not valid YAML: {problem}") from exc
     if raw is None:
         raw = {}
+    compiled = os.environ.get(COMPILED_ENV, "").strip()
+    if compiled not in ("", "0", "1"):
+        raise ConfigError(
+            f"{COMPILED_ENV}={compiled!r}: use 1 (compiled search at any size), "
+            "0 (numpy at any size), or leave it unset"
+        )
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping of sections ({', '.join(_SCHEMA)})")
     feeds = _feeds(file, raw.pop("feeds", None))

@@ -36,6 +36,17 @@ def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert settings.telegram.api_url == "http://127.0.0.1:8081"
 
 
+def test_an_unknown_compiled_search_setting_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COVERAGE_BOT_COMPILED", "yes")
+    with pytest.raises(ConfigError, match=r"COVERAGE_BOT_COMPILED='yes': use 1 .*, 0 .*unset"):
+        load_settings(write(tmp_path, "corpus:\n  path: docs\n"))
+    monkeypatch.setenv("COVERAGE_BOT_COMPILED", "0")
+    settings = load_settings(write(tmp_path, "corpus:\n  path: docs\n"))
+    assert settings.corpus.path == tmp_path / "docs"
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
