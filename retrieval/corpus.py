@@ -248,7 +248,15 @@ def corpus_files(root: Path, problems: list[Problem]) -> list[tuple[str, str]]:
             if name.startswith(".") or not name.lower().endswith(SUFFIXES):
                 continue
             path = os.path.join(dirpath, name)
-            if os.path.islink(path) and not Path(path).resolve().is_relative_to(real_root):
+            try:
+                outside = os.path.islink(path) and not _inside(path, real_root)
+            except OSError as exc:
+                # Replaced between the two looks (a link turned file: EINVAL from
+                # readlink): a problem of this file, not of the whole folder.
+                reason = f"skipped, it changed while the folder was listed: {exc.strerror or exc}"
+                problems.append(Problem(prefix + name, reason))
+                continue
+            if outside:
                 problems.append(
                     Problem(prefix + name, "skipped, a link that leads outside the corpus folder")
                 )
@@ -256,6 +264,11 @@ def corpus_files(root: Path, problems: list[Problem]) -> list[tuple[str, str]]:
             found.append((prefix + name, path))
     found.sort()
     return found
+
+
+def _inside(path: str, real_root: Path) -> bool:
+    """Whether `path`, its links followed, lies inside the corpus folder."""
+    return Path(path).resolve().is_relative_to(real_root)
 
 
 class _Refusal(Exception):
