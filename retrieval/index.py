@@ -315,6 +315,7 @@ class SentenceIndex:
                 np.ones(len(term_ids)) if weights is None else np.asarray(weights, np.float64),
                 scratch.scores,
                 scratch.seen,
+                kernels.SCORE_BLOCK,
             )
         buffer = scratch.scores
         indptr, post_docs, post_weights = self.indptr, self.post_docs, self.post_weights

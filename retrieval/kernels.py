@@ -41,6 +41,12 @@ def _jit(function):  # type: ignore[no-untyped-def]
             return numba.njit(cache=False, nogil=True)(function)
 
 
+# Sentences per block of the scatter-add: 64k float64 sums (512 KB) and flags stay in
+# a core's L2 cache. At 5M sentences the whole buffer (39 MB) outgrew the caches and
+# each posting cost ~28 ns instead of ~6 (benchmarks/RESULTS.md, "A 5M point").
+SCORE_BLOCK = 1 << 16
+
+
 @_jit
 def score_terms(
     indptr: np.ndarray,
@@ -50,38 +56,52 @@ def score_terms(
     weights: np.ndarray,
     buffer: np.ndarray,
     seen: np.ndarray,
+    block: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(docs, scores) of every doc in the terms' postings: `SentenceIndex.score`.
 
-    Each posting adds weight × impact into `buffer`, term after term as numpy
-    does, so every sum is rounded alike. A doc not yet `seen` is listed once.
-    Both buffers are all zero before and after (the last loop clears what it
-    touched): a one-byte flag, not a generation stamp, keeps the flags small
-    enough to stay in cache (~20 % faster at a million sentences).
+    Sentence ids are taken in blocks of `block` (`SCORE_BLOCK`): each term's postings (sorted
+    by id) are read up to the block's end, so the sums being added to stay in cache.
+    Within a block each posting adds weight × impact into `buffer`, term after term
+    as numpy does, so every sum is rounded alike. A doc not yet `seen` is listed
+    once. Both buffers are all zero before and after (each block's sums are read
+    out and cleared before the next): a one-byte flag, not a generation stamp,
+    keeps the flags small enough to stay in cache.
     """
+    n_terms = len(term_ids)
+    cursor = np.empty(n_terms, dtype=np.int64)
     total = 0
-    for t in term_ids:
-        total += indptr[t + 1] - indptr[t]
-    touched = np.empty(total, dtype=np.int32)
-    n = 0
-    for i in range(len(term_ids)):
+    for i in range(n_terms):
         t = term_ids[i]
-        weight = weights[i]
-        for p in range(indptr[t], indptr[t + 1]):
-            doc = post_docs[p]
-            buffer[doc] += weight * post_weights[p]
-            if not seen[doc]:
-                seen[doc] = 1
-                touched[n] = doc
-                n += 1
-    docs = touched[:n].copy()
-    scores = np.empty(n, dtype=np.float64)
-    for j in range(n):
-        doc = docs[j]
-        scores[j] = buffer[doc]
-        buffer[doc] = 0.0
-        seen[doc] = 0
-    return docs, scores
+        total += indptr[t + 1] - indptr[t]
+        cursor[i] = indptr[t]
+    touched = np.empty(total, dtype=np.int32)
+    sums = np.empty(total, dtype=np.float64)
+    n = 0
+    for lo in range(0, len(buffer), block):
+        hi = lo + block
+        first = n
+        for i in range(n_terms):
+            end = indptr[term_ids[i] + 1]
+            weight = weights[i]
+            p = cursor[i]
+            while p < end:
+                doc = post_docs[p]
+                if doc >= hi:
+                    break
+                buffer[doc] += weight * post_weights[p]
+                if not seen[doc]:
+                    seen[doc] = 1
+                    touched[n] = doc
+                    n += 1
+                p += 1
+            cursor[i] = p
+        for j in range(first, n):
+            doc = touched[j]
+            sums[j] = buffer[doc]
+            buffer[doc] = 0.0
+            seen[doc] = 0
+    return touched[:n].copy(), sums[:n].copy()
 
 
 @_jit
@@ -360,7 +380,7 @@ def warm() -> None:
     impacts = readonly(np.array([1.0, 2.0]))
     term_ids = np.array([0, 1], dtype=np.int64)
     buffer, seen = np.zeros(2), np.zeros(2, dtype=np.uint8)
-    docs, scores = score_terms(offsets, ints, impacts, term_ids, np.ones(2), buffer, seen)
+    docs, scores = score_terms(offsets, ints, impacts, term_ids, np.ones(2), buffer, seen, SCORE_BLOCK)
     top_positions(docs, scores, 1)
     marks = np.zeros(3, dtype=np.int32)
     neighbour_marked(docs, docs, ints, ints, marks, 1)
