@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from retrieval.blockmax import BlockMaxima, block_maxima
 from retrieval.models import Document, Sentence, Source
 from retrieval.normalize import PIPELINE_VERSION, form_table
 from retrieval.segment import split_sentences
@@ -117,6 +118,7 @@ class TextColumn:
 # importing numba (0.2–0.4 s) would cost more than it saves (`coverage-bot ask`
 # on a small corpus). Both paths give identical results (tests/test_kernels.py).
 COMPILED_FROM = 50_000
+BLOCK_MAXIMA_KEY = "block_maxima"  # where retrieval.blockmax's arrays are kept in derived
 COMPILED_ENV = "COVERAGE_BOT_COMPILED"  # "1": compiled at any size, "0": numpy at any size
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
@@ -333,8 +335,49 @@ class SentenceIndex:
     def top(
         self, term_ids: list[int], n: int, weights: list[float] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The `n` best (bm25 doc ids, scores), best first: `best_first` of `score`."""
-        return best_first(*self.score(term_ids, weights), n, self.kernels())
+        """The `n` best (bm25 doc ids, scores), best first: `best_first` of `score`.
+
+        Compiled, by Block-Max WAND over the postings' block maxima
+        (retrieval/blockmax.py): the same hits and scores to the bit, reading only
+        the postings that can still reach the n-th best.
+        """
+        kernels = self.kernels()
+        if kernels is None or not term_ids or n <= 0 or (weights and min(weights) < 0):
+            return best_first(*self.score(term_ids, weights), n, kernels)
+        docs, scores, _ = self.block_max_top(kernels, term_ids, n, weights)
+        return docs, scores
+
+    def block_max_top(
+        self,
+        kernels: ModuleType,
+        term_ids: list[int],
+        n: int,
+        weights: list[float] | None,
+        floor: float = -np.inf,
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """`kernels.block_max_top` on this index: (docs, scores, postings read) of the `n`
+        best scoring above `floor`."""
+        maxima = self.derived.get(BLOCK_MAXIMA_KEY)
+        if maxima is None:
+            maxima = self.derived[BLOCK_MAXIMA_KEY] = block_maxima(
+                self.indptr, self.post_docs, self.post_weights
+            )
+        assert isinstance(maxima, BlockMaxima)
+        ro = kernels.readonly
+        return kernels.block_max_top(
+            ro(self.indptr),
+            ro(self.post_docs),
+            ro(self.post_weights),
+            maxima.size,
+            ro(maxima.indptr),
+            ro(maxima.high),
+            ro(maxima.last),
+            ro(maxima.term_high),
+            np.asarray(term_ids, dtype=np.int64),
+            np.ones(len(term_ids)) if weights is None else np.asarray(weights, np.float64),
+            n,
+            floor,
+        )
 
     def marks(self, count: int, n_sources: int = 0) -> tuple[_Scratch, int]:
         """This thread's scratch buffers (marks, slots, bits) and the last mark generation

@@ -383,6 +383,8 @@ def warm() -> None:
     ones = np.ones(2)
     docs, scores = score_terms(offsets, ints, impacts, term_ids, ones, buffer, seen, SCORE_BLOCK)
     top_positions(docs, scores, 1)
+    block_max_top(offsets, ints, impacts, 1, offsets, impacts, ints, impacts, term_ids,
+                  ones, 1, -np.inf)  # fmt: skip
     marks = np.zeros(3, dtype=np.int32)
     neighbour_marked(docs, docs, ints, ints, marks, 1)
     dice = np.array([-1.0, 0.5])
@@ -444,3 +446,194 @@ def context_weight(
         for p in range(title_indptr[t], title_indptr[t + 1]):
             source_bits[title_sources[p]] = 0
     return out
+
+
+# Relative slack on a bound before it may rule a sentence out: a bound is summed in
+# another order than the score, so its last bit may round the other way.
+BOUND_SLACK = 1e-12
+
+
+@_jit
+def _advance(
+    post_docs: np.ndarray,
+    p: int,
+    end: int,
+    target: int,
+    block: int,
+    first_post: int,
+    first_block: int,
+    end_block: int,
+    block_last: np.ndarray,
+) -> tuple[int, int]:
+    """(the first posting at or after `p`, up to `end`, of a sentence ≥ `target`;
+    postings compared on the way): whole blocks ending before `target` are skipped
+    by their last id, then the rest of the block is scanned."""
+    b = first_block + (p - first_post) // block
+    moved = False
+    while b < end_block and block_last[b] < target:
+        b += 1
+        moved = True
+    if b == end_block:
+        return end, 0
+    if moved:
+        p = max(p, first_post + (b - first_block) * block)
+    scanned = 0
+    while p < end and post_docs[p] < target:
+        p += 1
+        scanned += 1
+    return p, scanned
+
+
+@_jit
+def _move_up_to_pivot(
+    terms: np.ndarray,
+    target: int,
+    pos: np.ndarray,
+    end: np.ndarray,
+    doc: np.ndarray,
+    done: int,
+    term_ids: np.ndarray,
+    indptr: np.ndarray,
+    post_docs: np.ndarray,
+    block: int,
+    block_indptr: np.ndarray,
+    block_last: np.ndarray,
+) -> int:
+    """Move each of `terms` still before `target` to its first sentence ≥ `target`;
+    returns the postings compared."""
+    read = 0
+    for i in terms:
+        if doc[i] >= target:
+            continue
+        t = term_ids[i]
+        p, scanned = _advance(post_docs, pos[i], end[i], target, block, indptr[t],
+                              block_indptr[t], block_indptr[t + 1], block_last)  # fmt: skip
+        read += scanned
+        pos[i] = p
+        doc[i] = post_docs[p] if p < end[i] else done
+    return read
+
+
+@_jit
+def block_max_top(
+    indptr: np.ndarray,
+    post_docs: np.ndarray,
+    post_weights: np.ndarray,
+    block: int,
+    block_indptr: np.ndarray,
+    block_high: np.ndarray,
+    block_last: np.ndarray,
+    term_high: np.ndarray,
+    term_ids: np.ndarray,
+    weights: np.ndarray,
+    n: int,
+    floor: float,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The `n` best (docs, scores), best first, ties by doc id, and the postings read:
+    `best_first(*score(term_ids, weights), n)` by Block-Max WAND (Ding & Suel, 2011),
+    of the sentences scoring above `floor` (-inf: all).
+
+    Sentences are visited in id order. With the terms sorted by their next sentence,
+    the *pivot* is the first sentence where the terms' largest weighted impacts add
+    up past the n-th best score so far; no sentence before it can enter. If the
+    block maxima of the terms up to the pivot cannot pass it either, every sentence
+    up to the end of the shortest of those blocks is skipped unread. A sentence that
+    is scored sums its terms in `term_ids` order, as `score_terms` does, so scores
+    are equal to the bit. Weights must be ≥ 0 (look-alike terms have Dice > 0).
+    """
+    n_terms = len(term_ids)
+    out_docs = np.empty(max(n, 0), dtype=np.int32)
+    out_scores = np.empty(max(n, 0), dtype=np.float64)
+    count = 0
+    read = 0
+    if n <= 0 or n_terms == 0:
+        return out_docs[:0], out_scores[:0], read
+    done = np.int64(1) << np.int64(40)
+    pos = np.empty(n_terms, dtype=np.int64)
+    end = np.empty(n_terms, dtype=np.int64)
+    doc = np.empty(n_terms, dtype=np.int64)
+    upper = np.empty(n_terms, dtype=np.float64)
+    order = np.empty(n_terms, dtype=np.int64)
+    for i in range(n_terms):
+        t = term_ids[i]
+        pos[i] = indptr[t]
+        end[i] = indptr[t + 1]
+        doc[i] = post_docs[pos[i]] if pos[i] < end[i] else done
+        upper[i] = weights[i] * term_high[t]
+        order[i] = i
+    for i in range(1, n_terms):  # insertion sort by next sentence
+        j = i
+        while j > 0 and doc[order[j - 1]] > doc[order[j]]:
+            order[j - 1], order[j] = order[j], order[j - 1]
+            j -= 1
+    while True:
+        threshold = out_scores[count - 1] if count == n else floor
+        pivot = -1
+        total = 0.0
+        for j in range(n_terms):
+            i = order[j]
+            if doc[i] >= done:
+                break
+            total += upper[i]
+            if total * (1.0 + BOUND_SLACK) > threshold:
+                pivot = j
+                break
+        if pivot < 0:
+            break
+        target = doc[order[pivot]]
+        while pivot + 1 < n_terms and doc[order[pivot + 1]] == target:
+            pivot += 1
+        # Block maxima of the terms up to the pivot, at the blocks that could hold it.
+        bound = 0.0
+        skip_to = done
+        if pivot + 1 < n_terms:
+            skip_to = doc[order[pivot + 1]]
+        for j in range(pivot + 1):
+            i = order[j]
+            t = term_ids[i]
+            b = block_indptr[t] + (pos[i] - indptr[t]) // block
+            while b < block_indptr[t + 1] and block_last[b] < target:
+                b += 1
+            if b == block_indptr[t + 1]:
+                continue  # no posting left at or past the pivot
+            bound += weights[i] * block_high[b]
+            if block_last[b] + 1 < skip_to:
+                skip_to = block_last[b] + 1
+        if bound * (1.0 + BOUND_SLACK) <= threshold:
+            # nothing in [target, skip_to) can enter
+            read += _move_up_to_pivot(
+                order[: pivot + 1], skip_to, pos, end, doc, done, term_ids, indptr, post_docs,
+                block, block_indptr, block_last,
+            )  # fmt: skip
+        elif doc[order[0]] == target:
+            score = 0.0
+            for i in range(n_terms):  # term_ids order: the sum rounds as score_terms'
+                if doc[i] == target:
+                    score += weights[i] * post_weights[pos[i]]
+            if score > threshold:  # a tie loses: its smaller id came first
+                j = count if count < n else n - 1
+                if count < n:
+                    count += 1
+                while j > 0 and score > out_scores[j - 1]:
+                    out_docs[j] = out_docs[j - 1]
+                    out_scores[j] = out_scores[j - 1]
+                    j -= 1
+                out_docs[j] = target
+                out_scores[j] = score
+            for i in range(n_terms):
+                if doc[i] == target:
+                    pos[i] += 1
+                    read += 1
+                    doc[i] = post_docs[pos[i]] if pos[i] < end[i] else done
+        else:
+            # no sentence before the pivot can enter
+            read += _move_up_to_pivot(
+                order[: pivot + 1], target, pos, end, doc, done, term_ids, indptr, post_docs,
+                block, block_indptr, block_last,
+            )  # fmt: skip
+        for a in range(1, n_terms):  # nearly sorted: insertion sort is linear
+            j = a
+            while j > 0 and doc[order[j - 1]] > doc[order[j]]:
+                order[j - 1], order[j] = order[j], order[j - 1]
+                j -= 1
+    return out_docs[:count].copy(), out_scores[:count].copy(), read
