@@ -238,6 +238,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     engine.open(_progress_bar(sys.stderr.isatty()))
     engine.snapshot.index.kernels()  # a large index's compiled search code, loaded before questions
+    log.info("search warmed up in %.2f s", engine.warm())
     application = build_application(settings, token, engine)
     api = settings.telegram.api_url
     try:

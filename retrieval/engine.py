@@ -65,6 +65,8 @@ IN_PROCESS_MAX_FILES = 64
 # lower b than rank-bm25's 0.75 because a sentence's length says little about how
 # much it is "about" a term; a lower k1 because a term rarely repeats in one.
 SENTENCE_PARAMS = BM25Params(k1=0.8, b=0.3)
+# What `Engine.warm` asks: common words, so every stage of a search runs.
+WARM_QUESTION = "ماذا قال الرئيس عن الاتفاق في المؤتمر؟"
 
 
 class ReloadFailed(Exception):
@@ -211,6 +213,17 @@ class Engine:
             ranking=self.ranking,
             allowed=allowed,
         )
+
+    def warm(self) -> float:
+        """Answer one question and throw the answer away; returns the seconds it took.
+
+        A server calls this before its first real question: the first search of a
+        process loads what every later one shares (the stemmer's word lists, 0.1 s;
+        look-up tables derived from the index), so no user waits for it.
+        """
+        started = time.perf_counter()
+        self.search(WARM_QUESTION, k=1)
+        return time.perf_counter() - started
 
     def _small_change(
         self, progress: ProgressFactory | None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,8 @@ def test_serve_logs_the_config_file_and_the_corpus_folder_it_reads(
     config = write_config(tmp_path, corpus, api)
     log = _serve_start_up_log(config, caplog)
     assert f"settings from {config}: corpus {corpus}, index {tmp_path / 'index'}\n" in log
+    # One search is answered and thrown away before the first user's question.
+    assert re.search(r"search warmed up in \d+\.\d\d s\n", log)
 
 
 def test_serve_logs_an_environment_override_of_the_corpus_folder(
