@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from retrieval.dates import earliest_first, parse_date
 from retrieval.display import printable
 from retrieval.models import Source
-from retrieval.timeline import earliest_first, parse_date
 
 HEADER = "المصادر ({outlets} وسائل، {documents} وثيقة):"
 NO_OUTLET = "وسيلة غير مسماة"

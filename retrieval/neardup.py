@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.dates import earliest_first, parse_date
 from retrieval.index import SentenceIndex
 from retrieval.models import Sentence, Source
 from retrieval.normalize import analyze, analyze_keyed, normalize, tokenize
-from retrieval.timeline import earliest_first, parse_date
 
 # Measured on rewritten agency sentences and same-topic sentences (benchmarks/neardup.py).
 THRESHOLD = 0.6
