@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from retrieval.dates import parse_date
 from retrieval.display import printable
 from retrieval.models import Source
-from retrieval.timeline import earliest_first, parse_date
+from retrieval.outlet_order import group_by_outlet
 
 HEADER = "المصادر ({outlets} وسائل، {documents} وثيقة):"
 NO_OUTLET = "وسيلة غير مسماة"
@@ -44,12 +45,13 @@ class OutletGroup:
 
 
 def outlet_groups(sources: Sequence[Source]) -> list[OutletGroup]:
-    """Sources grouped by outlet: the outlet that ran it first on top, undated last."""
-    by_outlet: dict[str | None, list[Source]] = {}
-    for source in sources:
-        by_outlet.setdefault(source.outlet, []).append(source)
-    groups = [OutletGroup(o, tuple(sorted(s, key=earliest_first))) for o, s in by_outlet.items()]
-    return sorted(groups, key=lambda g: (g.first is None, g.first or dt.date.min))
+    """Sources grouped by outlet: the outlet that ran it first on top, undated last;
+    outlets first dated the same day in citation order (retrieval/outlet_order.py)."""
+    return [OutletGroup(o, found) for o, found in group_by_outlet(sources, _itself)]
+
+
+def _itself(source: Source) -> Source:
+    return source
 
 
 def grouped_citation(sources: Sequence[Source]) -> str | None:

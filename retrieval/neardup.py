@@ -31,10 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.dates import earliest_first, parse_date
 from retrieval.index import SentenceIndex
 from retrieval.models import Sentence, Source
 from retrieval.normalize import analyze, analyze_keyed, normalize, tokenize
-from retrieval.timeline import earliest_first, parse_date
+from retrieval.outlet_order import group_by_outlet
 
 # Measured on rewritten agency sentences and same-topic sentences (benchmarks/neardup.py).
 THRESHOLD = 0.6
@@ -97,7 +98,13 @@ class WhoRan:
     truncated: bool  # more candidates (or copies) existed than were looked at
 
     def by_outlet(self) -> list[OutletCopies]:
-        return group_by_outlet(self.copies)
+        """The copies by outlet, the outlet that ran it first on top (undated last).
+
+        Outlets first dated the same day: the one holding the closest copy first (an
+        exact copy before a rewrite), then as `copies` lists them
+        (retrieval/outlet_order.py)."""
+        closest_first = sorted(self.copies, key=lambda copy: -copy.similarity)
+        return [OutletCopies(o, found) for o, found in group_by_outlet(closest_first, _source)]
 
 
 def word_count(text: str) -> int:
@@ -188,14 +195,9 @@ def candidate_sentences(
     return docs[best].astype(np.int64), True
 
 
-def group_by_outlet(copies: Sequence[Copy]) -> list[OutletCopies]:
-    """Copies grouped by outlet, the outlet that ran it first on top (undated last)."""
-    by_outlet: dict[str | None, list[Copy]] = {}
-    for copy in sorted(copies, key=_earliest_first):
-        by_outlet.setdefault(copy.outlet, []).append(copy)
-    groups = [OutletCopies(outlet, tuple(found)) for outlet, found in by_outlet.items()]
-    return sorted(groups, key=lambda g: (g.first is None, g.first or dt.date.min, g.outlet or ""))
-
-
 def _earliest_first(copy: Copy) -> tuple[bool, dt.date, str]:
     return earliest_first(copy.source)
+
+
+def _source(copy: Copy) -> Source:
+    return copy.source

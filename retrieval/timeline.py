@@ -16,15 +16,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import regex
-
+from retrieval.dates import parse_date
 from retrieval.engine import Engine
-from retrieval.models import Hit, Source
+from retrieval.models import Hit
 
 TIMELINE_LIMIT = 5000  # relevant sentences read for one timeline
 DAILY_SPAN = 62  # days: a longer span is drawn per week
 UNKNOWN_OUTLET = "غير معروف"
-_DATE_RE = regex.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,26 +50,6 @@ class Timeline:
     last: dt.date
     busiest: tuple[dt.date, int]  # the day with most mentions (the earliest on a tie)
     truncated: bool  # TIMELINE_LIMIT relevant sentences were read and more exist
-
-
-def parse_date(text: str | None) -> dt.date | None:
-    """The calendar date a corpus `date:` field starts with (2024-10-08, 2024/10/08,
-    2024-10-08T09:30:00Z), or None."""
-    if not text:
-        return None
-    match = _DATE_RE.match(text)
-    if match is None:
-        return None
-    try:
-        return dt.date(*(int(part) for part in match.groups()))
-    except ValueError:
-        return None
-
-
-def earliest_first(source: Source) -> tuple[bool, dt.date, str]:
-    """Sort key for documents: earliest date first, undated last, then by name."""
-    day = parse_date(source.date)
-    return (day is None, day or dt.date.min, source.doc)
 
 
 def timeline_for(engine: Engine, topic: str, limit: int = TIMELINE_LIMIT) -> Timeline | None:

@@ -48,6 +48,26 @@ def test_sources_are_grouped_by_outlet_first_reporter_on_top_each_title_once() -
     assert '<a href="https://mamlaka.example/a">\u20682024-08-03\u2069</a>' in markup
 
 
+def test_outlets_first_dated_the_same_day_keep_citation_order() -> None:
+    """Dates are days: two outlets that ran it on 2024-08-02 cannot be told apart by date,
+    so the one cited first (the answer quotes its document's wording) stays on top,
+    whatever their names; a later date still comes after, whatever its place."""
+    cited = [
+        Source("mamlaka.md", TITLE, MAMLAKA, None, "2024-08-02"),
+        Source("alrai.md", TITLE, ALRAI, None, "2024-08-01"),
+        Source("alghad.md", TITLE, ALGHAD, None, "2024-08-02T07:15:00Z"),
+        Source("petra.md", TITLE, PETRA, None, "2024-08-03"),
+    ]
+    assert plain(grouped_citation(cited) or "").splitlines()[1:] == [
+        f"• {ALRAI}: 2024-08-01 «{TITLE}»",
+        f"• {MAMLAKA}: 2024-08-02",
+        f"• {ALGHAD}: 2024-08-02T07:15:00Z",
+        f"• {PETRA}: 2024-08-03",
+    ]
+    alghad_cited_first = [cited[2], cited[3], cited[1], cited[0]]
+    assert [g.outlet for g in outlet_groups(alghad_cited_first)] == [ALRAI, ALGHAD, MAMLAKA, PETRA]
+
+
 def test_one_outlet_keeps_the_plain_citation() -> None:
     one = [s for s in sources() if s.outlet == PETRA]
     assert grouped_citation(one) is None

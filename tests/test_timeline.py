@@ -18,7 +18,7 @@ from bot import chart
 from bot.cli import main
 from bot.timeline import caption
 from retrieval.engine import Engine
-from retrieval.timeline import build_timeline, parse_date, timeline_for
+from retrieval.timeline import build_timeline, timeline_for
 
 D = dt.date
 CAPTION = (
@@ -87,22 +87,6 @@ def test_a_span_over_two_months_is_counted_per_week(tmp_path: Path) -> None:
     }
     assert len(timeline.bins) == 12  # every week from January 1 to March 18, empty ones too
     assert caption(timeline).endswith("؛ الأعمدة أسابيع")
-
-
-@pytest.mark.parametrize(
-    ("text", "day"),
-    [
-        ("2024-10-08", D(2024, 10, 8)),
-        ("2024/10/8", D(2024, 10, 8)),
-        ("2024-10-08T09:30:00Z", D(2024, 10, 8)),
-        ("2024-02-30", None),
-        ("الثلاثاء 8 أكتوبر", None),
-        ("20241008", None),
-        (None, None),
-    ],
-)
-def test_dates_are_read_from_the_start_of_the_date_field(text: str | None, day: D | None) -> None:
-    assert parse_date(text) == day
 
 
 def test_no_hits_no_timeline() -> None:

@@ -84,9 +84,12 @@ FOUR = [
 ]
 
 
-def write_corpus(folder: Path) -> Path:
+def write_corpus(
+    folder: Path,
+    documents: tuple[tuple[str, str, str, str | None, tuple[str, ...]], ...] = DOCUMENTS,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    for stem, outlet, date, url, sentences in DOCUMENTS:
+    for stem, outlet, date, url, sentences in documents:
         fields = {"title": f"{outlet}: مخزون السدود", "outlet": outlet, "date": date}
         if url:
             fields["url"] = url
@@ -177,6 +180,27 @@ def test_the_quote_is_found_in_exactly_the_four_outlets_earliest_first(
     assert by_doc["a-alrai.md"].sentence.text == AS_ALRAI  # the outlet's own wording
     assert THRESHOLD <= by_doc["a-alrai.md"].similarity < 1.0
     assert not who.truncated
+
+
+def test_outlets_that_ran_it_the_same_day_list_the_closest_copy_first(tmp_path: Path) -> None:
+    """Dates are days: three outlets ran the agency's sentence on 2024-08-02, so the
+    exact copy comes before the rewrites, the closer rewrite before the looser one,
+    whatever the outlets' names or file names."""
+    same_day = (
+        ("a-alghad", ALGHAD, "2024-08-02", None, (AS_ALGHAD,)),  # 88%
+        ("b-alrai", ALRAI, "2024-08-02", None, (AS_ALRAI,)),  # 73%
+        ("c-mamlaka", MAMLAKA, "2024-08-02T16:40:00", None, (AS_MAMLAKA,)),  # the same text
+        ("d-petra", PETRA, "2024-08-01", None, (QUOTE,)),
+    )
+    engine = Engine(write_corpus(tmp_path / "corpus", same_day))
+    who = find_near_duplicates(engine.open().index, QUOTE)
+    assert [c.doc for c in who.copies] == [
+        "d-petra.md",
+        "a-alghad.md",
+        "b-alrai.md",
+        "c-mamlaka.md",
+    ]
+    assert [g.outlet for g in who.by_outlet()] == [PETRA, MAMLAKA, ALGHAD, ALRAI]
 
 
 @pytest.mark.parametrize("rewrite", [AS_MAMLAKA, AS_ALGHAD, AS_ALRAI])
