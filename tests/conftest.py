@@ -26,10 +26,19 @@ def seed_index() -> SentenceIndex:
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A real redis-server for the session (.ci/run installs it, so CI never skips)."""
-    if shutil.which(BINARY) is None:
+def redis_binary() -> str:
+    """The path of redis-server; tests that start their own skip without it, as the rest do."""
+    binary = shutil.which(BINARY)
+    if binary is None:
         pytest.skip(f"{BINARY} is not installed: apt-get install redis-server (as .ci/run does)")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_server(
+    redis_binary: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RedisServer]:
+    """A real redis-server for the session (.ci/run installs it, so CI never skips)."""
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()

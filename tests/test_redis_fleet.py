@@ -127,6 +127,7 @@ def test_a_replica_that_cannot_load_the_fleets_index_says_why(
     assert b.snapshot.generation in message and str(other) in message
 
 
+@pytest.mark.usefixtures("redis_binary")  # it starts Redis part-way
 def test_a_replica_started_without_redis_serves_and_joins_the_fleet_later(
     tmp_path: Path, corpus: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

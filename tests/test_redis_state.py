@@ -166,6 +166,7 @@ def test_the_reload_lock_is_held_once_and_expires(redis_url: str) -> None:
     assert asyncio.run(scenario()) == [True, False, True, False, True, True]
 
 
+@pytest.mark.usefixtures("redis_binary")  # it starts Redis part-way
 def test_without_redis_a_replica_keeps_its_own_state_and_recovers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
