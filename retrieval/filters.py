@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.dates import parse_date as parse_corpus_date
 from retrieval.models import Source
 from retrieval.normalize import normalize
 
@@ -144,16 +145,9 @@ def outlet_key(name: str) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def source_date(value: str | None) -> dt.date | None:
-    """A document's date (`2024-03-01`, or an ISO time starting with one); None if unreadable."""
-    if not value:
-        return None
-    head = value.strip()[:10]
-    if not _DATE_RE.fullmatch(head):
-        return None
-    try:
-        return dt.date.fromisoformat(head)
-    except ValueError:
-        return None
+    """A document's date as timelines and /who read it (`retrieval.dates.parse_date`:
+    2024-03-01, 2024/3/1, an ISO time starting with one); None if unreadable."""
+    return parse_corpus_date(value)
 
 
 def select(sources: Sequence[Source], filters: Filters) -> Selection:

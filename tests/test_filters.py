@@ -21,6 +21,7 @@ from bot import texts
 from retrieval.corpus import load_corpus
 from retrieval.filters import FilterError, Filters, parse_filters, select
 from retrieval.index import SentenceIndex, build_index
+from retrieval.models import Source
 from retrieval.search import search
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +120,24 @@ def test_dates_select_a_period_and_leave_undated_documents_out(index: SentenceIn
         (ALGHAD, "2024-08-02"),
         (SAHEL, "2024-08-05"),
     ]
+
+
+def test_a_date_is_read_as_timelines_and_who_read_it() -> None:
+    """A document dated 2024/8/3 is in the period 2024-08-01 … 2024-08-05, as its
+    timeline and «من نشر هذا؟» place it; only what no reader takes is undated."""
+    dated = {
+        "slashes.txt": "2024/8/3",
+        "time.txt": "2024-08-04T09:30:00Z",
+        "dots.txt": "2024.08.05",
+        "after.txt": "2024-08-06",
+        "words.txt": "الثالث من آب",
+    }
+    sources = [Source(name, "عنوان", date=date) for name, date in dated.items()]
+    _, filters = parse_filters("سؤال from:2024-08-01 to:2024-08-05")
+    selection = select(sources, filters)
+    kept = [s.doc for s, k in zip(sources, selection.allowed, strict=True) if k]
+    assert kept == ["slashes.txt", "time.txt", "dots.txt"]
+    assert selection.undated == 1
 
 
 def test_only_from_or_only_to(index: SentenceIndex) -> None:
