@@ -57,9 +57,12 @@ def test_files_and_folders_flipped_to_outside_links_during_loads_are_never_index
     seen: dict[str, int] = {"inside": 0, "refused": 0}
     loads = 0
     try:
-        # At least 30 loads, and on until both versions were met (a busy machine may
-        # starve the flipping thread for a while); never more than 300.
-        while loads < 30 or (loads < 300 and not (seen["inside"] and seen["refused"])):
+        # At least 30 loads, and on until both versions were met and the names flipped
+        # 30 times (a busy machine may starve the flipping thread for a while); never
+        # more than 300.
+        while loads < 30 or (
+            loads < 300 and not (seen["inside"] and seen["refused"] and flips["count"] >= 30)
+        ):
             loads += 1
             result = load_corpus(corpus, workers=1)
             texts = {d.doc: d.text for d in result.documents}
