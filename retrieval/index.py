@@ -770,9 +770,11 @@ def index_from_chunks(
     text_len = np.concatenate([c.text_len for c in chunks]) if chunks else np.empty(0, np.int64)
     offsets = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(text_len, out=offsets[1:])
-    texts = TextColumn.contiguous(
-        np.frombuffer(b"".join(c.text_blob for c in chunks), np.uint8), offsets
-    )
+    # The chunks' texts stay where they are, one part each (no 240 MB join at 1M
+    # beside the chunks); saving streams them into one file (retrieval/store.py).
+    blobs = (np.frombuffer(c.text_blob, np.uint8) for c in chunks)
+    parts = tuple(blob for blob in blobs if len(blob)) or (np.empty(0, dtype=np.uint8),)
+    texts = TextColumn(parts, offsets[:-1], offsets[1:])
 
     def column(name: str) -> np.ndarray:
         parts = [getattr(c, name) for c in chunks]

@@ -134,7 +134,7 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
         (tmp / "roots.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
         flags = evidence_flags(index)
         np.save(tmp / "flags.npy", np.stack([flags[kind] for kind in _KINDS]), allow_pickle=False)
-        _save_texts(index.texts, tmp)
+        text_parts = _save_texts(index.texts, tmp)
         terms = sorted(index.vocab, key=index.vocab.__getitem__)
         (tmp / "vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
         meta = {
@@ -152,7 +152,7 @@ def save_index(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Path:
             "n_sentences": index.n_sentences,
             "n_docs": index.n_docs,
             "n_terms": len(index.vocab),
-            "text_parts": len(index.texts.parts),
+            "text_parts": text_parts,
             "flags": {"version": EVIDENCE_VERSION, "kinds": [kind.value for kind in _KINDS]},
         }
         # The manifest is written last: a folder without one is incomplete.
@@ -278,27 +278,58 @@ def mapped_like(index: SentenceIndex, cache_dir: str | os.PathLike[str]) -> Sent
     for name in _ARRAYS:
         if arrays[name].shape != getattr(index, name).shape:
             raise StaleIndex(f"saved {name} has another shape")
-    texts = _load_texts(folder, len(index.texts.parts), arrays, "r")
-    if texts.bounds != index.texts.bounds or len(texts) != len(index.texts):
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    texts = _load_texts(folder, manifest["text_parts"], arrays, "r")
+    if texts.bounds[-1] != index.texts.bounds[-1] or len(texts) != len(index.texts):
         raise StaleIndex("saved texts have another length")
     mapped = replace(index, texts=texts, _local=threading.local(), derived={}, **arrays)
     mapped.derived.update(index.derived)
     return mapped
 
 
-def _save_texts(texts: TextColumn, folder: Path) -> None:
-    """Write the text parts; a part mapped from a saved file is hard-linked (no copy)."""
-    for number, (part, source) in enumerate(zip(texts.parts, texts.files, strict=True)):
+def _save_texts(texts: TextColumn, folder: Path) -> int:
+    """Write the text parts; returns how many files hold them.
+
+    A part mapped from a saved file is hard-linked (no copy). Parts held in memory
+    next to each other (a fresh build's, one per analysis run) are streamed into
+    one file, so the build never joins them in memory (240 MB at 1M) and a full
+    build saves one part, as an edit expects (retrieval/delta.py compacts past 16).
+    """
+    number = 0
+    pending: list[np.ndarray] = []
+
+    def write_pending() -> None:
+        nonlocal number
+        if pending:
+            _write_blob(folder / f"text_part_{number}.npy", pending)
+            number += 1
+            pending.clear()
+
+    for part, source in zip(texts.parts, texts.files, strict=True):
+        if source is None:
+            pending.append(part)
+            continue
+        write_pending()
         target = folder / f"text_part_{number}.npy"
-        if source is not None:
-            try:
-                os.link(source, target)
-                continue
-            except OSError:  # another file system, or links refused: copy it
-                pass
-        np.save(target, part, allow_pickle=False)
+        try:
+            os.link(source, target)
+        except OSError:  # another file system, or links refused: copy it
+            np.save(target, part, allow_pickle=False)
+        number += 1
+    write_pending()
     np.save(folder / "text_starts.npy", texts.starts, allow_pickle=False)
     np.save(folder / "text_ends.npy", texts.ends, allow_pickle=False)
+    return number
+
+
+def _write_blob(path: Path, parts: list[np.ndarray]) -> None:
+    """One uint8 .npy file holding `parts` end to end, written part by part."""
+    total = sum(len(part) for part in parts)
+    with path.open("wb") as out:
+        header = {"descr": "|u1", "fortran_order": False, "shape": (total,)}
+        np.lib.format.write_array_header_1_0(out, header)
+        for part in parts:
+            out.write(memoryview(np.ascontiguousarray(part, dtype=np.uint8)))
 
 
 def _load_texts(folder: Path, n_parts: int, arrays: dict, mode: str | None) -> TextColumn:

@@ -14,7 +14,7 @@ from retrieval.index import BM25Params, build_index
 from retrieval.ngrams import build_ngrams, ngrams_of
 from retrieval.qtype import FLAGS_KEY, evidence_flags
 from retrieval.search import search
-from retrieval.store import StaleIndex, corpus_key, load_index, save_index
+from retrieval.store import StaleIndex, corpus_key, load_index, mapped_like, save_index
 
 QUESTION = "ماذا قال كيم عن الإمبريالية؟"
 
@@ -35,6 +35,27 @@ def test_save_then_load_returns_identical_hits(corpus: Path, tmp_path: Path) -> 
     assert hits(loaded) == hits(built)
     assert loaded.sources == built.sources
     assert loaded.vocab == built.vocab
+
+
+def test_texts_of_several_analysis_runs_are_saved_as_one_file(corpus: Path, tmp_path: Path) -> None:
+    """A build keeps each run's texts where the run left them (no join in memory); the
+    save streams them into one part, and the saved index reads every sentence back."""
+    documents = load_corpus(corpus).documents
+    key = corpus_key(documents, BM25Params())
+    built = build_index(documents, key, workers=2)  # the seeds in several runs
+    assert len(built.texts.parts) > 1
+    folder = save_index(built, tmp_path / "cache")
+    assert sorted(p.name for p in folder.glob("text_part_*.npy")) == ["text_part_0.npy"]
+    assert json.loads((folder / "manifest.json").read_text("utf-8"))["text_parts"] == 1
+    for loaded in (
+        load_index(tmp_path / "cache", key, BM25Params()),
+        mapped_like(built, folder.parent),
+    ):
+        assert len(loaded.texts.parts) == 1
+        assert [loaded.texts[i] for i in range(len(loaded.texts))] == [
+            built.texts[i] for i in range(len(built.texts))
+        ]
+    assert hits(load_index(tmp_path / "cache", key, BM25Params())) == hits(built)
 
 
 def test_the_key_changes_with_content_metadata_and_parameters(corpus: Path) -> None:
