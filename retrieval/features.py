@@ -16,12 +16,13 @@ Weights are IDF weights of the question's distinct terms as search sets them
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
-from retrieval.context import context_of, member
+from retrieval.context import ContextIndex, context_of, member
 from retrieval.index import SentenceIndex
-from retrieval.normalize import analyze_keyed
+from retrieval.normalize import current_form_table
 from retrieval.qtype import Asks, evidence_flags
 
 # Order of the columns of `features()`; the model file names them (retrieval/rerank.py).
@@ -74,33 +75,12 @@ def features(c: Candidates) -> np.ndarray:
         return np.zeros((0, len(FEATURES)))
     total = float(weights.sum()) or 1.0
     context = context_of(index)
-    own = np.zeros((n_groups, n), dtype=bool)
-    title = np.zeros_like(own)
-    near = np.zeros((n_groups, n), dtype=np.float64)  # neighbours holding it: 0, 1 or 2
-    bm25 = np.zeros(n)
-    neighbours = np.concatenate((context.prev_doc[docs], context.next_doc[docs]))
     source = context.doc_source[docs]
-    for g, ids in enumerate(c.group_ids):
-        before = np.zeros(n, dtype=bool)
-        after = np.zeros(n, dtype=bool)
-        for term_id in ids:
-            post, impacts = index.postings(term_id)
-            if not len(post):  # a term whose last sentence an edit removed
-                continue
-            at = np.minimum(np.searchsorted(post, docs), len(post) - 1)
-            holds = post[at] == docs
-            own[g] |= holds
-            bm25 += np.where(holds, impacts[at], 0.0)
-            around_found = index.contains(term_id, neighbours)
-            before |= around_found[:n]
-            after |= around_found[n:]
-            titles = context.title_postings(term_id)
-            if len(titles):
-                title[g] |= member(titles, source)
-        near[g] = before.astype(np.float64) + after
-    partial = np.zeros((n_groups, n))
-    for g, term_id, dice in c.alike:
-        partial[g] = np.maximum(partial[g], dice * index.contains(term_id, docs))
+    kernels = index.kernels()
+    if kernels is not None:
+        own, title, near, bm25, partial = _compiled_evidence(kernels, c, context)
+    else:
+        own, title, near, bm25, partial = _evidence(c, context, source)
     partial[own] = 0.0
     around = title | (near > 0)
     field = title + NEIGHBOUR_SHARE * near
@@ -141,22 +121,93 @@ def features(c: Candidates) -> np.ndarray:
     return np.column_stack([columns[name] for name in FEATURES])
 
 
+def _evidence(
+    c: Candidates, context: ContextIndex, source: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(own, title, near, bm25, alike) of the candidates, as `kernels.candidate_evidence`."""
+    index, docs = c.index, c.docs
+    n, n_groups = len(docs), len(c.weights)
+    own = np.zeros((n_groups, n), dtype=bool)
+    title = np.zeros_like(own)
+    near = np.zeros((n_groups, n), dtype=np.float64)  # neighbours holding it: 0, 1 or 2
+    bm25 = np.zeros(n)
+    neighbours = np.concatenate((context.prev_doc[docs], context.next_doc[docs]))
+    for g, ids in enumerate(c.group_ids):
+        before = np.zeros(n, dtype=bool)
+        after = np.zeros(n, dtype=bool)
+        for term_id in ids:
+            post, impacts = index.postings(term_id)
+            if not len(post):  # a term whose last sentence an edit removed
+                continue
+            at = np.minimum(np.searchsorted(post, docs), len(post) - 1)
+            holds = post[at] == docs
+            own[g] |= holds
+            bm25 += np.where(holds, impacts[at], 0.0)
+            around_found = index.contains(term_id, neighbours)
+            before |= around_found[:n]
+            after |= around_found[n:]
+            titles = context.title_postings(term_id)
+            if len(titles):
+                title[g] |= member(titles, source)
+        near[g] = before.astype(np.float64) + after
+    partial = np.zeros((n_groups, n))
+    for g, term_id, dice in c.alike:
+        partial[g] = np.maximum(partial[g], dice * index.contains(term_id, docs))
+    return own, title, near, bm25, partial
+
+
+def _compiled_evidence(
+    kernels: ModuleType, c: Candidates, context: ContextIndex
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    index = c.index
+    ro = kernels.readonly
+    pairs = [(g, t) for g, ids in enumerate(c.group_ids) for t in ids]
+    return kernels.candidate_evidence(
+        ro(index.indptr),
+        ro(index.post_docs),
+        ro(index.post_weights),
+        np.asarray(c.docs, dtype=np.int64),
+        np.array([t for _, t in pairs], dtype=np.int64),
+        np.array([g for g, _ in pairs], dtype=np.int64),
+        len(c.weights),
+        ro(context.prev_doc),
+        ro(context.next_doc),
+        ro(context.doc_source),
+        ro(context.title_indptr),
+        ro(context.title_sources),
+        np.array([t for _, t, _ in c.alike], dtype=np.int64),
+        np.array([g for g, _, _ in c.alike], dtype=np.int64),
+        np.array([d for _, _, d in c.alike], dtype=np.float64),
+    )
+
+
 def _windows(c: Candidates, rows: np.ndarray, several: np.ndarray) -> np.ndarray:
     """Per candidate: distinct question terms held / the shortest span of its terms holding
     them all (1.0 when they stand side by side; 0 when it holds fewer than two, which
-    `several` already tells without reading the sentence)."""
+    `several` already tells without reading the sentence).
+
+    Sentences are analyzed into the form table's term numbers (`analyze` with the
+    strings left out), and each number's question term is looked up once per question.
+    """
     wanted = {term: g for g, term in enumerate(c.group_terms)}
     by_id = {i: g for g, ids in enumerate(c.group_ids) for i in ids}
     vocab = c.index.vocab
+    table = current_form_table()
+    group_of: dict[int, int] = {}  # term number -> question term, or -1
     window = np.zeros(len(rows))
     for i in np.flatnonzero(several):
-        row = rows[i]
+        numbers: list[int] = []
+        table.analyze(c.index.texts[int(rows[i])], numbers)
         positions = []
-        for p, term in enumerate(analyze_keyed(c.index.texts[int(row)])[0]):
-            g = wanted.get(term)
+        for p, number in enumerate(numbers):
+            g = group_of.get(number)
             if g is None:
-                g = by_id.get(vocab.get(term, -1))
-            if g is not None:
+                term = table.terms[number]
+                g = wanted.get(term)
+                if g is None:
+                    g = by_id.get(vocab.get(term, -1), -1)
+                group_of[number] = g
+            if g >= 0:
                 positions.append((p, g))
         window[i] = _compactness(positions)
     return window

@@ -383,6 +383,9 @@ def warm() -> None:
     ones = np.ones(2)
     docs, scores = score_terms(offsets, ints, impacts, term_ids, ones, buffer, seen, SCORE_BLOCK)
     top_positions(docs, scores, 1)
+    longs = np.array([0, 1], dtype=np.int64)
+    candidate_evidence(offsets, ints, impacts, longs, term_ids, term_ids, 1, ints, ints, ints,
+                       offsets, ints, term_ids, term_ids, ones)  # fmt: skip
     block_max_top(offsets, ints, impacts, 1, offsets, impacts, ints, impacts, term_ids,
                   ones, 1, -np.inf)  # fmt: skip
     marks = np.zeros(3, dtype=np.int32)
@@ -637,3 +640,85 @@ def block_max_top(
                 order[j - 1], order[j] = order[j], order[j - 1]
                 j -= 1
     return out_docs[:count].copy(), out_scores[:count].copy(), read
+
+
+@_jit
+def candidate_evidence(
+    indptr: np.ndarray,
+    post_docs: np.ndarray,
+    post_weights: np.ndarray,
+    docs: np.ndarray,
+    term_ids: np.ndarray,
+    term_group: np.ndarray,
+    n_groups: int,
+    prev_doc: np.ndarray,
+    next_doc: np.ndarray,
+    doc_source: np.ndarray,
+    title_indptr: np.ndarray,
+    title_sources: np.ndarray,
+    alike_ids: np.ndarray,
+    alike_group: np.ndarray,
+    alike_dice: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(own, title, near, bm25, alike) of the re-ranker's few candidates
+    (retrieval/features.py), each term's postings binary-searched per candidate.
+
+    Per group × candidate: the sentence holds one of the group's spellings (`own`),
+    its document's title does (`title`), how many of its two neighbours do (`near`,
+    0–2), the largest Dice of the group's look-alike terms it holds (`alike`);
+    per candidate, the summed impacts of the spellings it holds (`bm25`), added
+    term after term as the numpy code adds them.
+    """
+    n = len(docs)
+    own = np.zeros((n_groups, n), dtype=np.bool_)
+    title = np.zeros((n_groups, n), dtype=np.bool_)
+    before = np.zeros((n_groups, n), dtype=np.bool_)
+    after = np.zeros((n_groups, n), dtype=np.bool_)
+    bm25 = np.zeros(n, dtype=np.float64)
+    for k in range(len(term_ids)):
+        t = term_ids[k]
+        g = term_group[k]
+        lo = indptr[t]
+        hi = indptr[t + 1]
+        if lo == hi:
+            continue  # a term whose last sentence an edit removed
+        title_lo = title_indptr[t]
+        title_hi = title_indptr[t + 1]
+        for i in range(n):
+            doc = docs[i]
+            # The first posting ≥ doc, as np.searchsorted finds it.
+            a = lo
+            b = hi
+            while a < b:
+                mid = (a + b) >> 1
+                if post_docs[mid] < doc:
+                    a = mid + 1
+                else:
+                    b = mid
+            if a < hi and post_docs[a] == doc:
+                own[g, i] = True
+                bm25[i] += post_weights[a]
+            else:
+                bm25[i] += 0.0
+            if _sorted_has(post_docs, lo, hi, prev_doc[doc]):
+                before[g, i] = True
+            if _sorted_has(post_docs, lo, hi, next_doc[doc]):
+                after[g, i] = True
+            if title_lo < title_hi and _sorted_has(
+                title_sources, title_lo, title_hi, doc_source[doc]
+            ):
+                title[g, i] = True
+    near = np.zeros((n_groups, n), dtype=np.float64)
+    for g in range(n_groups):
+        for i in range(n):
+            near[g, i] = (1.0 if before[g, i] else 0.0) + (1.0 if after[g, i] else 0.0)
+    alike = np.zeros((n_groups, n), dtype=np.float64)
+    for k in range(len(alike_ids)):
+        t = alike_ids[k]
+        g = alike_group[k]
+        for i in range(n):
+            held = _sorted_has(post_docs, indptr[t], indptr[t + 1], docs[i])
+            value = alike_dice[k] * (1.0 if held else 0.0)
+            if value > alike[g, i]:
+                alike[g, i] = value
+    return own, title, near, bm25, alike

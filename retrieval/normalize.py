@@ -201,6 +201,15 @@ def form_table() -> FormTable:
     return _TABLE
 
 
+def current_form_table() -> FormTable:
+    """The process's form table as it is (`form_table` may start a fresh one).
+
+    A reader that keeps term numbers across several texts takes the table once:
+    numbers of two tables do not mean the same terms.
+    """
+    return _TABLE
+
+
 def analyze_keyed(text: str) -> tuple[list[str], str]:
     """`(analyze(text), fingerprint(text))` at once, through the form table's cache."""
     table = _TABLE

@@ -24,9 +24,11 @@ import pytest
 from retrieval import search as search_module
 from retrieval.context import context_of
 from retrieval.corpus import load_corpus
+from retrieval.features import features
 from retrieval.index import COMPILED_FROM, SentenceIndex, build_index, compiled_kernels
 from retrieval.models import Document, Source
 from retrieval.normalize import analyze, tokenize
+from retrieval.qtype import asks_for
 from retrieval.search import (
     DEFAULT_RANKING,
     Ranking,
@@ -185,7 +187,7 @@ def test_kernels_compiled_once_then_loaded_from_the_cache_folder(tmp_path: Path)
         "from retrieval.index import compiled_kernels\n"
         "k = compiled_kernels()\n"
         "kernels = [k.score_terms, k.top_positions, k.evidence, k.neighbour_marked,"
-        " k.context_weight, k.block_max_top]\n"
+        " k.context_weight, k.block_max_top, k.candidate_evidence]\n"
         "print(sum(sum(f.stats.cache_misses.values()) for f in kernels),"
         " sum(sum(f.stats.cache_hits.values()) for f in kernels))\n"
     )
@@ -198,6 +200,34 @@ def test_kernels_compiled_once_then_loaded_from_the_cache_folder(tmp_path: Path)
         )  # fmt: skip
         return [int(n) for n in done.stdout.split()]
 
-    assert misses_and_hits() == [6, 0]  # compiled, and saved into tmp_path
+    assert misses_and_hits() == [7, 0]  # compiled, and saved into tmp_path
     assert any(tmp_path.rglob("*.nbi"))
-    assert misses_and_hits() == [0, 6]  # loaded
+    assert misses_and_hits() == [0, 7]  # loaded
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reranker_features_are_equal_on_both_paths(seed: int) -> None:
+    """The re-ranker's evidence (own, title, neighbours, BM25, look-alikes) of the 20
+    best candidates, compiled and numpy: every feature equal to the bit."""
+    numpy_index, compiled_index = both(build_index(random_documents(seed)))
+    compared = 0
+    for question in random_questions(numpy_index, seed, n=40):
+        terms = analyze(question)
+        groups = _term_groups(numpy_index, terms)
+        alike = _look_alikes(numpy_index, groups, DEFAULT_RANKING)
+        base_ids, base_weights = search_module._base_terms(
+            [t for term in terms for t in search_module._ids_for(numpy_index, term)],
+            alike,
+            DEFAULT_RANKING,
+        )
+        docs, scores = numpy_index.top(base_ids, 20, base_weights)
+        if not len(docs):
+            continue
+        kind = asks_for(question)
+        got = [
+            features(search_module._candidates(index, terms, groups, alike, docs, scores, kind))
+            for index in (numpy_index, compiled_index)
+        ]
+        assert np.array_equal(got[0], got[1]), question
+        compared += 1
+    assert compared > 30

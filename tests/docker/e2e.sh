@@ -165,7 +165,7 @@ assert normalize_alef_ar(dediac_ar("إِعْلَان")) == "اعلان", "camel-
 from retrieval.index import compiled_kernels
 kernels = compiled_kernels()
 dispatchers = [kernels.score_terms, kernels.top_positions, kernels.evidence, kernels.neighbour_marked,
-               kernels.context_weight, kernels.block_max_top]
+               kernels.context_weight, kernels.block_max_top, kernels.candidate_evidence]
 assert all(f.stats.cache_hits and not f.stats.cache_misses for f in dispatchers), "kernels not warm"
 # numba and llvmlite are allowed (~210 MB, wheels, no compiler at run time): they
 # compile the search kernels, the one heavy pair the product needs (benchmarks/README.md).
