@@ -337,15 +337,11 @@ class SentenceIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The `n` best (bm25 doc ids, scores), best first: `best_first` of `score`.
 
-        Compiled, by Block-Max WAND over the postings' block maxima
-        (retrieval/blockmax.py): the same hits and scores to the bit, reading only
-        the postings that can still reach the n-th best.
+        Every candidate is scored: on the benchmark questions that is faster than
+        Block-Max WAND (`block_max_top`) up to a million sentences, where their common
+        words keep ~90 % of the postings in play (benchmarks/README.md).
         """
-        kernels = self.kernels()
-        if kernels is None or not term_ids or n <= 0 or (weights and min(weights) < 0):
-            return best_first(*self.score(term_ids, weights), n, kernels)
-        docs, scores, _ = self.block_max_top(kernels, term_ids, n, weights)
-        return docs, scores
+        return best_first(*self.score(term_ids, weights), n, self.kernels())
 
     def block_max_top(
         self,
@@ -355,8 +351,10 @@ class SentenceIndex:
         weights: list[float] | None,
         floor: float = -np.inf,
     ) -> tuple[np.ndarray, np.ndarray, int]:
-        """`kernels.block_max_top` on this index: (docs, scores, postings read) of the `n`
-        best scoring above `floor`."""
+        """The `n` best scoring above `floor`, as `top` ranks them, and the postings read:
+        (docs, scores, read) by Block-Max WAND (`kernels.block_max_top`,
+        retrieval/blockmax.py). Compiled only; weights must be ≥ 0. Not what `top`
+        uses: measured slower below 5M sentences (benchmarks/RESULTS.md)."""
         maxima = self.derived.get(BLOCK_MAXIMA_KEY)
         if maxima is None:
             maxima = self.derived[BLOCK_MAXIMA_KEY] = block_maxima(

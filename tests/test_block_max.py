@@ -67,15 +67,16 @@ def test_random_corpora_and_questions_get_the_exhaustive_top_k(seed: int) -> Non
     assert skipped > checked / 4  # the blocks do let it skip postings
 
 
-def test_top_takes_the_block_max_path_and_agrees_with_the_numpy_path() -> None:
+def test_block_maxima_are_derived_once_and_kept_with_the_index() -> None:
     index = build_index(random_documents(7, n_docs=80))
     ids = index.term_ids(analyze("روسيا " + index.texts[0]))
     index.compiled = True
-    compiled = index.top(ids, 5)
-    assert BLOCK_MAXIMA_KEY in index.derived
-    index.compiled = False
-    plain = index.top(ids, 5)
-    assert np.array_equal(compiled[0], plain[0]) and np.array_equal(compiled[1], plain[1])
+    first = index.block_max_top(index.kernels(), ids, 5, None)
+    kept = index.derived[BLOCK_MAXIMA_KEY]
+    second = index.block_max_top(index.kernels(), ids, 5, None)
+    assert index.derived[BLOCK_MAXIMA_KEY] is kept
+    assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+    assert np.array_equal(first[0], index.top(ids, 5)[0])
 
 
 def test_block_maxima_hold_each_blocks_largest_impact_and_last_sentence() -> None:
