@@ -139,18 +139,25 @@ def top_positions(docs: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
 
 
 @_jit
-def _sorted_has(values: np.ndarray, lo: int, hi: int, x: int) -> bool:
-    """Whether ascending values[lo:hi] holds x (a binary search; negative x never)."""
-    if x < 0:
-        return False
-    end = hi
+def _first_at_least(values: np.ndarray, lo: int, hi: int, x: int) -> int:
+    """The first place in ascending values[lo:hi] holding x or more (hi if none), as
+    np.searchsorted finds it."""
     while lo < hi:
         mid = (lo + hi) >> 1
         if values[mid] < x:
             lo = mid + 1
         else:
             hi = mid
-    return lo < end and values[lo] == x
+    return lo
+
+
+@_jit
+def _sorted_has(values: np.ndarray, lo: int, hi: int, x: int) -> bool:
+    """Whether ascending values[lo:hi] holds x (a binary search; negative x never)."""
+    if x < 0:
+        return False
+    at = _first_at_least(values, lo, hi, x)
+    return at < hi and values[at] == x
 
 
 @_jit
@@ -686,15 +693,7 @@ def candidate_evidence(
         title_hi = title_indptr[t + 1]
         for i in range(n):
             doc = docs[i]
-            # The first posting ≥ doc, as np.searchsorted finds it.
-            a = lo
-            b = hi
-            while a < b:
-                mid = (a + b) >> 1
-                if post_docs[mid] < doc:
-                    a = mid + 1
-                else:
-                    b = mid
+            a = _first_at_least(post_docs, lo, hi, doc)
             if a < hi and post_docs[a] == doc:
                 own[g, i] = True
                 bm25[i] += post_weights[a]
