@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from retrieval.blockmax import BlockMaxima, block_maxima
+from retrieval.filebytes import FileBytes
 from retrieval.models import Document, Sentence, Source
 from retrieval.normalize import PIPELINE_VERSION, form_table
 from retrieval.segment import split_sentences
@@ -62,12 +63,18 @@ class TextColumn:
     starts: np.ndarray  # int64, per row
     ends: np.ndarray  # int64, per row
     files: tuple[str | None, ...] = ()  # the file each part is mapped from, if any
+    # Per part mapped from a file, the same bytes read by position: one row's text is
+    # read through them, so a serving process does not map the pages around every
+    # row it reads (retrieval/filebytes.py). Whole-part work (save, edit) uses `parts`.
+    readers: tuple[FileBytes | None, ...] = ()
     bounds: list[int] = field(init=False)  # where each part starts, and the total
 
     def __post_init__(self) -> None:
         self.bounds = [0, *np.cumsum([len(p) for p in self.parts]).tolist()]
         if not self.files:
             self.files = (None,) * len(self.parts)
+        if not self.readers:
+            self.readers = (None,) * len(self.parts)
 
     @classmethod
     def contiguous(cls, blob: np.ndarray, offsets: np.ndarray) -> TextColumn:
@@ -91,6 +98,9 @@ class TextColumn:
         if len(self.parts) > 1:
             part = min(bisect_right(self.bounds, start), len(self.parts)) - 1
         base = self.bounds[part]
+        reader = self.readers[part]
+        if reader is not None:
+            return reader.read(start - base, end - start).decode("utf-8")
         return self.parts[part][start - base : end - base].tobytes().decode("utf-8")
 
     @property

@@ -24,6 +24,7 @@ import numpy as np
 from retrieval import arabic_roots
 from retrieval.arabic_roots import ROOTS_KEY, RootMap, roots_of, updated_roots
 from retrieval.context import CONTEXT_KEY, ContextIndex, context_of
+from retrieval.filebytes import FileBytes
 from retrieval.index import BM25Params, SentenceIndex, TextColumn
 from retrieval.models import Document, Source
 from retrieval.ngrams import NGRAMS_KEY, NgramVocab, ngrams_of
@@ -334,9 +335,15 @@ def _write_blob(path: Path, parts: list[np.ndarray]) -> None:
 
 def _load_texts(folder: Path, n_parts: int, arrays: dict, mode: str | None) -> TextColumn:
     files = [folder / f"text_part_{number}.npy" for number in range(int(n_parts))]
-    parts = [np.load(f, mmap_mode=mode, allow_pickle=False).view(np.ndarray) for f in files]
+    loaded = [np.load(f, mmap_mode=mode, allow_pickle=False) for f in files]
+    parts = tuple(part.view(np.ndarray) for part in loaded)
     mapped = tuple(str(f) if mode else None for f in files)
-    return TextColumn(tuple(parts), arrays.pop("text_starts"), arrays.pop("text_ends"), mapped)
+    # Rows are read by position, past each file's .npy header (np.memmap's offset).
+    readers = tuple(
+        FileBytes(f, part.offset) if isinstance(part, np.memmap) else None
+        for f, part in zip(files, loaded, strict=True)
+    )
+    return TextColumn(parts, arrays.pop("text_starts"), arrays.pop("text_ends"), mapped, readers)
 
 
 def previous_index(cache_dir: str | os.PathLike[str], params: BM25Params) -> SentenceIndex | None:

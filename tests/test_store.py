@@ -1,6 +1,7 @@
 """The persisted index: round trip, and stale or corrupt caches rebuilt, never trusted."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,45 @@ def test_texts_of_several_analysis_runs_are_saved_as_one_file(corpus: Path, tmp_
             built.texts[i] for i in range(len(built.texts))
         ]
     assert hits(load_index(tmp_path / "cache", key, BM25Params())) == hits(built)
+
+
+def _mapped_kb(path: Path) -> int | None:
+    """Resident kB of this process's maps of `path` (/proc/self/smaps), None off Linux."""
+    smaps = Path("/proc/self/smaps")
+    if not smaps.exists():
+        return None
+    total, inside = 0, False
+    for line in smaps.read_text().splitlines():
+        if re.match(r"[0-9a-f]+-[0-9a-f]+ ", line):  # a map's first line: its address range
+            inside = line.rstrip().endswith(str(path))
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+def test_a_loaded_index_reads_sentences_by_position_not_through_the_map(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """Each row read from a saved index is read at its place in the file (os.pread), so
+    a serving process does not take the pages around every hit into its own memory.
+    The file stays readable after the index folder is removed (an update's clean-up)."""
+    documents = load_corpus(corpus).documents
+    key = corpus_key(documents, BM25Params())
+    built = build_index(documents, key)
+    folder = save_index(built, tmp_path / "cache")
+    loaded = load_index(tmp_path / "cache", key, BM25Params())
+    text_file = (folder / "text_part_0.npy").resolve()
+    assert loaded.texts.readers[0] is not None
+    texts = [loaded.texts[i] for i in range(len(loaded.texts))]
+    assert texts == [built.texts[i] for i in range(len(built.texts))]
+    assert "كيم جونغ أون" in " ".join(texts)
+    if (resident := _mapped_kb(text_file)) is not None:
+        assert resident == 0
+    hits_before = hits(loaded)
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+    assert hits(loaded) == hits_before == hits(built)
 
 
 def test_the_key_changes_with_content_metadata_and_parameters(corpus: Path) -> None:
