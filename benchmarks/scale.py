@@ -147,7 +147,9 @@ def render(rows: list, n_queries: int, load_before: tuple, load_after: tuple) ->
         "persisted index (it checks every corpus file's size and mtime against the listing "
         "kept with the index, reading none); "
         "*load index* = the persisted arrays alone (memory-mapped). Steady RSS = the serving "
-        "process after all latency runs, texts included.",
+        "process after answering the questions below three times each (top-10, score all, "
+        "ask), before the block-max and numpy comparisons; *mapped* counts the index pages "
+        "mapped into it (sentence texts are read by position, not mapped).",
         "",
         "| sentences (real + synthetic) | bm25 docs | postings | cores | build s | CPU s | "
         "context s | save s | peak RSS build MB (main / worker) | load index s | start-up s | "
