@@ -371,7 +371,7 @@ def _texts(old: TextColumn, chunk: AnalyzedChunk | None, src: np.ndarray) -> Tex
     ends = np.empty(len(src), dtype=np.int64)
     starts[row_old] = old.starts[src[row_old]]
     ends[row_old] = old.ends[src[row_old]]
-    parts, files, readers = old.parts, old.files, old.readers
+    parts, readers = old.parts, old.readers
     if chunk is not None and chunk.n_rows:
         chunk_len = np.asarray(chunk.text_len, dtype=np.int64)
         chunk_off = np.zeros(len(chunk_len) + 1, dtype=np.int64)
@@ -380,9 +380,8 @@ def _texts(old: TextColumn, chunk: AnalyzedChunk | None, src: np.ndarray) -> Tex
         starts[~row_old] = old.bounds[-1] + chunk_off[rows]
         ends[~row_old] = old.bounds[-1] + chunk_off[rows + 1]
         parts = (*parts, np.frombuffer(chunk.text_blob, np.uint8))
-        files = (*files, None)
         readers = (*readers, None)
-    texts = TextColumn(parts, starts, ends, files, readers)
+    texts = TextColumn(parts, starts, ends, readers)
     if len(parts) > MAX_TEXT_PARTS or texts.live_bytes < MIN_LIVE_TEXT * texts.bounds[-1]:
         return texts.compacted()
     return texts

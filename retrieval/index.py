@@ -62,17 +62,15 @@ class TextColumn:
     parts: tuple[np.ndarray, ...]  # uint8
     starts: np.ndarray  # int64, per row
     ends: np.ndarray  # int64, per row
-    files: tuple[str | None, ...] = ()  # the file each part is mapped from, if any
-    # Per part mapped from a file, the same bytes read by position: one row's text is
-    # read through them, so a serving process does not map the pages around every
-    # row it reads (retrieval/filebytes.py). Whole-part work (save, edit) uses `parts`.
+    # Per part mapped from a saved file, that file, its bytes read by position: one
+    # row's text is read through it, so a serving process does not map the pages
+    # around every row it reads (retrieval/filebytes.py); a save links it (its
+    # `path`). Whole-part work (save, edit, compaction) uses `parts`.
     readers: tuple[FileBytes | None, ...] = ()
     bounds: list[int] = field(init=False)  # where each part starts, and the total
 
     def __post_init__(self) -> None:
         self.bounds = [0, *np.cumsum([len(p) for p in self.parts]).tolist()]
-        if not self.files:
-            self.files = (None,) * len(self.parts)
         if not self.readers:
             self.readers = (None,) * len(self.parts)
 

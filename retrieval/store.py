@@ -306,14 +306,14 @@ def _save_texts(texts: TextColumn, folder: Path) -> int:
             number += 1
             pending.clear()
 
-    for part, source in zip(texts.parts, texts.files, strict=True):
-        if source is None:
+    for part, reader in zip(texts.parts, texts.readers, strict=True):
+        if reader is None:
             pending.append(part)
             continue
         write_pending()
         target = folder / f"text_part_{number}.npy"
         try:
-            os.link(source, target)
+            os.link(reader.path, target)
         except OSError:  # another file system, or links refused: copy it
             np.save(target, part, allow_pickle=False)
         number += 1
@@ -337,13 +337,12 @@ def _load_texts(folder: Path, n_parts: int, arrays: dict, mode: str | None) -> T
     files = [folder / f"text_part_{number}.npy" for number in range(int(n_parts))]
     loaded = [np.load(f, mmap_mode=mode, allow_pickle=False) for f in files]
     parts = tuple(part.view(np.ndarray) for part in loaded)
-    mapped = tuple(str(f) if mode else None for f in files)
     # Rows are read by position, past each file's .npy header (np.memmap's offset).
     readers = tuple(
         FileBytes(f, part.offset) if isinstance(part, np.memmap) else None
         for f, part in zip(files, loaded, strict=True)
     )
-    return TextColumn(parts, arrays.pop("text_starts"), arrays.pop("text_ends"), mapped, readers)
+    return TextColumn(parts, arrays.pop("text_starts"), arrays.pop("text_ends"), readers)
 
 
 def previous_index(cache_dir: str | os.PathLike[str], params: BM25Params) -> SentenceIndex | None:
